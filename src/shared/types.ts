@@ -1,0 +1,89 @@
+/** Plain, serialisable `*Info` objects that cross process boundaries. */
+import type { Scenario } from './taxonomy';
+
+export type Door = 'electron' | 'server' | 'cli';
+
+export interface AppInfo {
+  name: string;
+  version: string;
+  door: Door;
+  platform: string;
+  node: string;
+  /** The open workspace, or null on the first screen. */
+  workspace: WorkspaceInfo | null;
+  /** Where `workspaces:createDemo` puts a demo when no folder is given. */
+  defaultDemoDir: string;
+  /** True when the door can show a native folder picker (`app:pickFolder`). */
+  canPickFolder: boolean;
+}
+
+export interface WorkspaceInfo {
+  dir: string;
+  name: string;
+  schemaVersion: number;
+  createdAt: string;
+  datasetCount: number;
+  sampleCount: number;
+}
+
+export interface RecentWorkspace {
+  dir: string;
+  name: string;
+  openedAt: string;
+  /** False when the folder has gone or no longer holds a workspace. */
+  exists: boolean;
+}
+
+export type Split = 'train' | 'test';
+
+export interface DatasetInfo {
+  id: number;
+  name: string;
+  /** Absolute folder the samples' relative paths start from. */
+  root: string;
+  kind: 'miad-mini' | 'miad' | 'mvtec' | 'folder';
+  createdAt: string;
+  sampleCount: number;
+  scenarios: string[];
+}
+
+/** Counts for one scenario: train good, test good, and test per defect type. */
+export interface ScenarioCounts {
+  scenario: string;
+  /** Known MIAD scenario (for factors and taxonomy), or null for another category. */
+  miadScenario: Scenario | null;
+  trainGood: number;
+  testGood: number;
+  testDefects: Record<string, number>;
+  masks: number;
+  width: number | null;
+  height: number | null;
+}
+
+export interface DatasetSummary {
+  dataset: DatasetInfo;
+  scenarios: ScenarioCounts[];
+}
+
+export interface SampleInfo {
+  id: number;
+  datasetId: number;
+  scenario: string;
+  split: Split;
+  /** `good`, or the defect type name (folder style). */
+  label: string;
+  relPath: string;
+  /** Absolute path of the image. */
+  path: string;
+  /** Absolute path of the ground-truth mask, when there is one. */
+  maskPath: string | null;
+  width: number;
+  height: number;
+}
+
+export interface DemoProgress {
+  phase: 'generating' | 'registering' | 'done';
+  scenario: string | null;
+  done: number;
+  total: number;
+}
