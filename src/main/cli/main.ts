@@ -3,7 +3,7 @@
  * prints --help, and maps outcomes to exit codes (0 success, 1 failure, 2 bad usage).
  */
 import { parseArgs } from 'node:util';
-import { UsageError, type CliIO, type VerbSpec } from './verb';
+import { UsageError, type CliIO, type ParsedOptions, type VerbSpec } from './verb';
 import { VERBS } from './verbs/index';
 
 const GLOBAL_HELP_WIDTH = 18;
