@@ -1,0 +1,2 @@
+// Electron entry point: written by the Electron adapter work.
+export {};

@@ -1,0 +1,2 @@
+// Preload: written by the Electron adapter work.
+export {};
