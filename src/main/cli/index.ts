@@ -6,7 +6,5 @@ const io = {
   err: (text: string) => process.stderr.write(text + '\n'),
 };
 
-const code = await runCli(process.argv.slice(2), io);
-if (code !== 0 || !(globalThis as { __miadKeepAlive?: boolean }).__miadKeepAlive) {
-  process.exitCode = code;
-}
+// exitCode, not exit(): a verb that keeps serving (serve) holds the process open by itself.
+process.exitCode = await runCli(process.argv.slice(2), io);

@@ -103,7 +103,8 @@ export async function runCli(argv: string[], io: Omit<CliIO, 'json'>, verbs: Ver
     if (wantsJson) io.out(JSON.stringify({ ok: true, result: result ?? null }, null, 2));
     return 0;
   } catch (error) {
-    const usage = error instanceof UsageError || (error instanceof Error && error.name === 'UsageError');
+    // Bad arguments and invalid values are usage errors (exit 2); everything else is a failure (exit 1).
+    const usage = error instanceof UsageError || (error instanceof Error && (error.name === 'UsageError' || error.name === 'ValidationError'));
     const errName = error instanceof Error ? error.name : 'Error';
     report(io, wantsJson, errName, errorMessage(error));
     return usage ? 2 : 1;

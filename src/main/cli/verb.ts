@@ -35,8 +35,6 @@ export interface CliIO {
   err(text: string): void;
   /** True when --json was given: print one JSON document on stdout, nothing else. */
   json: boolean;
-  /** Set by a long-running verb (serve) so the process is kept alive after run() resolves. */
-  keepAlive?: boolean;
 }
 
 export interface VerbSpec {

@@ -1,0 +1,61 @@
+/** Small file-system helpers shared by the core: atomic writes and confined path resolution. */
+import { open, rename, mkdir, realpath, stat, unlink } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { LabError } from '../../shared/errors';
+
+/** Writes `data` to `path` atomically: temp file in the same folder, fsync, rename. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** True when `child` is `parent` or lies inside it (both absolute, already normalised). */
+export function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
+}
+
+/**
+ * Resolves a requested file against allowed roots. Symbolic links are followed before the check,
+ * so a link inside a root that points outside it is refused.
+ */
+export async function resolveConfined(requested: string, roots: readonly string[]): Promise<string> {
+  if (!isAbsolute(requested)) throw new LabError(`not an absolute path: ${requested}`, 'ForbiddenError');
+  let real: string;
+  try {
+    real = await realpath(requested);
+  } catch {
+    // Refuse before saying "not found" when the path would be outside anyway: no probing outside the roots.
+    const outside = !(await anyRootContains(roots, requested));
+    if (outside) throw new LabError(`access denied: ${requested} is outside the workspace and the registered datasets`, 'ForbiddenError');
+    throw new LabError(`file not found: ${requested}`, 'NotFoundError');
+  }
+  if (!(await anyRootContains(roots, real))) {
+    throw new LabError(`access denied: ${requested} is outside the workspace and the registered datasets`, 'ForbiddenError');
+  }
+  const info = await stat(real);
+  if (!info.isFile()) throw new LabError(`not a file: ${requested}`, 'NotFoundError');
+  return real;
+}
+
+async function anyRootContains(roots: readonly string[], path: string): Promise<boolean> {
+  for (const root of roots) {
+    const realRoot = await realpath(root).catch(() => null);
+    if (realRoot && isInside(realRoot, path)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,48 @@
+/**
+ * The lab of one open workspace: everything the contract offers once a workspace is open.
+ * `createLab(workspaceDir)` opens (or creates) the workspace and returns it; the host
+ * (lab-host.ts) owns at most one at a time.
+ */
+import type { CallParsedInput, CallResult } from '../../shared/contract';
+import type { WorkspaceInfo } from '../../shared/types';
+import type { StoreOptions } from './store/store';
+import { openWorkspace, workspaceInfo, type Workspace } from './workspace/workspace';
+import { resolveConfined } from './fs-util';
+import type { NewSample } from './store/store';
+
+export interface Lab {
+  readonly dir: string;
+  info(): WorkspaceInfo;
+  listDatasets(): CallResult<'datasets:list'>;
+  datasetSummary(input: CallParsedInput<'datasets:summary'>): CallResult<'datasets:summary'>;
+  listSamples(input: CallParsedInput<'samples:list'>): CallResult<'samples:list'>;
+  addDataset(dataset: { name: string; root: string; kind: 'miad-mini' | 'miad' | 'mvtec' | 'folder' }, samples: readonly NewSample[]): number;
+  /** The folders a client may read files from: the workspace and every registered dataset root. */
+  allowedRoots(): string[];
+  resolveAllowedFile(path: string): Promise<string>;
+  close(): void;
+}
+
+export interface CreateLabOptions extends StoreOptions {
+  create?: boolean;
+}
+
+export async function createLab(workspaceDir: string, options: CreateLabOptions = {}): Promise<Lab> {
+  const ws: Workspace = await openWorkspace(workspaceDir, options);
+  const { store } = ws;
+  const lab: Lab = {
+    dir: ws.dir,
+    info: () => workspaceInfo(ws),
+    listDatasets: () => store.listDatasets(),
+    datasetSummary: ({ datasetId }) => ({ dataset: store.getDataset(datasetId), scenarios: store.scenarioCounts(datasetId) }),
+    listSamples: (input) => {
+      store.getDataset(input.datasetId);
+      return store.listSamples(input);
+    },
+    addDataset: (dataset, samples) => store.addDataset(dataset, samples),
+    allowedRoots: () => [ws.dir, ...store.datasetRoots()],
+    resolveAllowedFile: (path) => resolveConfined(path, lab.allowedRoots()),
+    close: () => store.close(),
+  };
+  return lab;
+}
