@@ -175,7 +175,12 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
         input = body.trim() === '' ? {} : JSON.parse(body);
       } catch (error) {
         const info = toErrorInfo(error);
-        return sendError(res, 'ValidationError', info.name === 'ValidationError' ? info.message : `the body is not valid JSON: ${info.message}`);
+        if (info.name === 'ValidationError') {
+          // An oversized body is left unread: close this connection rather than let it be reused mid-body.
+          res.setHeader('connection', 'close');
+          return sendError(res, 'ValidationError', info.message, 413);
+        }
+        return sendError(res, 'ValidationError', `the body is not valid JSON: ${info.message}`);
       }
       try {
         const result = await host.invoke(name, input);
