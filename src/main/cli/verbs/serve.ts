@@ -31,15 +31,15 @@ export const serveVerb: VerbSpec = {
     if (!/^[A-Za-z0-9.:-]+$/.test(hostname)) throw new UsageError(`--host expects an address such as 127.0.0.1, got ${JSON.stringify(hostname)}`);
     const wsArg = stringOption(options, 'workspace');
     const workspace = wsArg ? resolve(wsArg) : undefined;
-    if (!existsSync(join(STATIC_DIR, 'index.html'))) {
-      throw new Error(`the UI is not built (${STATIC_DIR} has no index.html): run \`npm run build\`, or use \`npm run serve\` which builds it`);
-    }
     let state: Awaited<ReturnType<typeof folderState>> | null = null;
     if (workspace) {
       if (!isAbsolute(workspace)) throw new UsageError('--workspace must be a path');
       state = await folderState(workspace);
       if (state === 'file') throw new UsageError(`--workspace ${workspace} is a file, not a folder`);
       if (state === 'other') throw new UsageError(`--workspace ${workspace} is not empty and holds no MIAD Lab workspace (no lab.sqlite)`);
+    }
+    if (!existsSync(join(STATIC_DIR, 'index.html'))) {
+      throw new Error(`the UI is not built (${STATIC_DIR} has no index.html): run \`npm run build\`, or use \`npm run serve\` which builds it`);
     }
     const host = createLabHost({
       door: 'server',
