@@ -13,6 +13,9 @@ export default defineConfig({
   },
   preload: {
     build: {
+      // electron-vite externalizes dependencies by default; a sandboxed preload can require only
+      // 'electron', so zod and the rest must be bundled in.
+      externalizeDeps: false,
       rollupOptions: {
         input: { index: resolve(__dirname, 'src/preload/index.ts') },
         // A sandboxed preload cannot `require` npm packages: bundle everything into one CommonJS file.
