@@ -33,6 +33,8 @@ export interface LabHostOptions {
   defaultDemoDir?: string;
   /** Native folder picker, where the door has one (Electron). */
   pickFolder?: (title: string) => Promise<string | null>;
+  /** The app's version; read from package.json when not given. */
+  version?: string;
   /** Makes the demo dataset; tests pass a small fake. */
   generateDemo?: DemoGenerator;
   now?: () => Date;
@@ -53,7 +55,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
   const listeners = new Set<HostEventListener>();
   const recent = new RecentWorkspaces(options.configDir, options.now);
   const generateDemo = options.generateDemo ?? generateDemoDataset;
-  const version = appVersion();
+  const version = options.version ?? appVersion();
   let lab: Lab | null = null;
   let busy: string | null = null;
 

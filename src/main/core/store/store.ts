@@ -12,6 +12,21 @@ import { join } from 'node:path';
 
 export const DB_FILE = 'lab.sqlite';
 
+/**
+ * The compiled better-sqlite3 addon to load. Node (CLI, server, tests) uses the package's own
+ * build; the Electron main process needs one built for Electron's ABI, which
+ * scripts/electron-sqlite.mjs puts beside it at install time, and the desktop entry names here.
+ */
+let nativeBinding: string | undefined;
+
+export function configureSqlite(options: { nativeBinding?: string | undefined }): void {
+  nativeBinding = options.nativeBinding;
+}
+
+function openDatabase(path: string, options: Database.Options = {}): Database.Database {
+  return new Database(path, nativeBinding ? { ...options, nativeBinding } : options);
+}
+
 export interface NewSample {
   scenario: string;
   split: Split;
@@ -76,9 +91,11 @@ export class Store {
     const path = join(dir, DB_FILE);
     let db: Database.Database;
     try {
-      db = new Database(path);
+      db = openDatabase(path);
     } catch (error) {
-      throw new LabError(`cannot open the workspace database ${path}: ${(error as Error).message}`);
+      const message = (error as Error).message;
+      const hint = /NODE_MODULE_VERSION/.test(message) ? ' (better-sqlite3 was built for another runtime: run `npm run rebuild:electron`)' : '';
+      throw new LabError(`cannot open the workspace database ${path}: ${message}${hint}`);
     }
     try {
       const version = db.pragma('user_version', { simple: true }) as number;
@@ -98,6 +115,21 @@ export class Store {
     } catch (error) {
       db.close();
       throw error;
+    }
+  }
+
+  /** The schema version of the database in `dir`, read without writing anything. */
+  static peekSchemaVersion(dir: string): number {
+    const path = join(dir, DB_FILE);
+    try {
+      const db = openDatabase(path, { readonly: true, fileMustExist: true });
+      try {
+        return db.pragma('user_version', { simple: true }) as number;
+      } finally {
+        db.close();
+      }
+    } catch (error) {
+      throw new LabError(`${path} is not a readable MIAD Lab database: ${(error as Error).message}`);
     }
   }
 

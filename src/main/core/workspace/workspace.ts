@@ -5,7 +5,6 @@
 import { access, mkdir, readdir, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
 import { LabError } from '../../../shared/errors';
 import type { WorkspaceInfo } from '../../../shared/types';
 import { DB_FILE, Store, type StoreOptions } from '../store/store';
@@ -41,18 +40,7 @@ export async function folderState(dir: string): Promise<FolderState> {
 
 /** Checks a workspace's schema version without writing to it. */
 function checkSchemaReadOnly(dir: string): void {
-  const path = join(dir, DB_FILE);
-  let version: number;
-  try {
-    const db = new Database(path, { readonly: true, fileMustExist: true });
-    try {
-      version = db.pragma('user_version', { simple: true }) as number;
-    } finally {
-      db.close();
-    }
-  } catch (error) {
-    throw new LabError(`${path} is not a readable MIAD Lab database: ${(error as Error).message}`);
-  }
+  const version = Store.peekSchemaVersion(dir);
   if (version > SCHEMA_VERSION) {
     throw new LabError(
       `the workspace ${dir} was created by a newer MIAD Lab (schema version ${version}; this version understands up to ${SCHEMA_VERSION}). Update MIAD Lab to open it.`,
