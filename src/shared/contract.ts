@@ -14,6 +14,9 @@ import type {
   WorkspaceInfo,
 } from './types';
 import { SCENARIOS } from './taxonomy';
+import { DEMO_LIMITS } from './limits';
+
+export { DEMO_LIMITS };
 
 /** Phantom marker carrying a result type in the map without a runtime value. */
 function returns<T>(): T {
@@ -28,7 +31,6 @@ const absPath = z
 
 const id = z.number().int().positive();
 
-export const DEMO_LIMITS = { maxTrain: 5000, maxTest: 2000, minSize: 64, maxSize: 1024 } as const;
 
 export const demoOptionsSchema = z
   .object({

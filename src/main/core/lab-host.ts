@@ -98,7 +98,11 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
   }
 
   async function pickDemoDir(): Promise<string> {
-    if (options.defaultDemoDir) return options.defaultDemoDir;
+    if (options.defaultDemoDir) {
+      const state = await folderState(options.defaultDemoDir).catch(() => 'other');
+      // Once the door's folder holds a workspace, new demos go to the numbered defaults.
+      if (state === 'missing' || state === 'empty') return options.defaultDemoDir;
+    }
     for (let i = 1; i < 1000; i++) {
       const dir = join(options.defaultWorkspacesDir, i === 1 ? 'demo' : `demo-${i}`);
       const state = await folderState(dir);

@@ -1,3 +1,5 @@
+/** Renderer entry: global styles, then the Svelte app mounted on #app. */
+import './app.css';
 import { mount } from 'svelte';
 import App from './App.svelte';
 

@@ -1,0 +1,20 @@
+/**
+ * The areas of the left navigation. Only areas that work are listed: later issues add Library,
+ * Annotate, Experiments and Compare here, never as disabled placeholders.
+ */
+export type AreaId = 'overview';
+
+export interface Area {
+  id: AreaId;
+  label: string;
+  /** SVG path data (24×24 viewBox) for the nav icon. */
+  icon: string;
+}
+
+export const AREAS: readonly Area[] = [
+  {
+    id: 'overview',
+    label: 'Overview',
+    icon: 'M4 4h7v7H4zM13 4h7v4h-7zM13 10h7v10h-7zM4 13h7v7H4z',
+  },
+];
