@@ -1,0 +1,83 @@
+/**
+ * Browser-test plumbing: the real headless server in a child process (as `miad-lab serve` runs it)
+ * and Debian's Chromium driven by playwright-core. Screenshots go to test-artifacts/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+
+export const ROOT = join(__dirname, '../..');
+export const ARTIFACTS = join(ROOT, 'test-artifacts');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface ServeProcess {
+  url: string;
+  token: string;
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `miad-lab serve --port 0 --json` and resolves with the address it printed. */
+export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+  if (!existsSync(join(ROOT, 'out/renderer/index.html'))) {
+    throw new Error('the UI is not built: run `npm run build` first (npm test does)');
+  }
+  const child = spawn(process.execPath, [join(ROOT, 'bin/miad-lab.mjs'), 'serve', '--port', '0', '--json', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const result = await new Promise<{ url: string; token: string; port: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start in 60 s:\n${out}\n${err}`)), 60_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      try {
+        const parsed = JSON.parse(out) as { ok: boolean; result: { url: string; token: string; port: number } };
+        clearTimeout(timer);
+        resolve(parsed.result);
+      } catch {
+        // Not a whole JSON document yet.
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}:\n${out}\n${err}`));
+    });
+  });
+  return {
+    ...result,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: run scripts/install-test-deps.sh`);
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+export async function artifactPath(name: string): Promise<string> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  return join(ARTIFACTS, name);
+}
