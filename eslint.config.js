@@ -30,7 +30,12 @@ export default tseslint.config(
   {
     // The core never imports electron: the same core runs under the server and the CLI.
     files: ['src/main/core/**/*.ts', 'src/main/server/**/*.ts', 'src/main/cli/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: ['electron'], patterns: ['../electron/*', '../../electron/*'] }] },
+    rules: { 'no-restricted-imports': ['error', { paths: ['electron', 'better-sqlite3'], patterns: ['../electron/*', '../../electron/*'] }] },
+  },
+  {
+    // better-sqlite3 lives in the store alone (DESIGN section 11).
+    files: ['src/main/core/store/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: ['electron'] }] },
   },
   {
     // The renderer talks to the lab only through lib/api; no node or electron.

@@ -4,80 +4,24 @@
  * CLI are all built from this map, so a call added here exists behind every door.
  */
 import { z } from 'zod';
-import type {
-  AppInfo,
-  DatasetInfo,
-  DatasetSummary,
-  DemoProgress,
-  RecentWorkspace,
-  SampleInfo,
-  WorkspaceInfo,
-} from './types';
-import { SCENARIOS } from './taxonomy';
+import { appCalls, appEvents, demoOptionsSchema } from './calls/app';
+import { datasetCalls, datasetEvents } from './calls/datasets';
 import { DEMO_LIMITS } from './limits';
 
-export { DEMO_LIMITS };
+export { DEMO_LIMITS, demoOptionsSchema };
 
-/** Phantom marker carrying a result type in the map without a runtime value. */
-function returns<T>(): T {
-  return undefined as T;
-}
-
-const absPath = z
-  .string()
-  .min(1, 'a path is required')
-  .max(4096, 'path is too long')
-  .refine((p) => !p.includes('\0'), 'path contains a NUL byte');
-
-const id = z.number().int().positive();
-
-
-export const demoOptionsSchema = z
-  .object({
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
-    train: z.number().int().min(1).max(DEMO_LIMITS.maxTrain).optional(),
-    test: z.number().int().min(1).max(DEMO_LIMITS.maxTest).optional(),
-    size: z.number().int().min(DEMO_LIMITS.minSize).max(DEMO_LIMITS.maxSize).optional(),
-    scenarios: z.array(z.enum(SCENARIOS)).min(1).optional(),
-  })
-  .strict();
-
+/**
+ * Every call, composed from one map per domain (src/shared/calls/<domain>.ts). A call's name is
+ * `domain:verb`; its input schema is validated where the call enters, whatever the door.
+ */
 export const calls = {
-  'app:info': { input: z.object({}).strict(), result: returns<AppInfo>() },
-  'app:pickFolder': {
-    input: z.object({ title: z.string().max(200).optional() }).strict(),
-    result: returns<{ path: string | null }>(),
-  },
-  'workspaces:recent': { input: z.object({}).strict(), result: returns<RecentWorkspace[]>() },
-  'workspaces:open': {
-    input: z.object({ dir: absPath, create: z.boolean().optional() }).strict(),
-    result: returns<WorkspaceInfo>(),
-  },
-  'workspaces:createDemo': {
-    input: z.object({ dir: absPath.optional(), options: demoOptionsSchema.optional() }).strict(),
-    result: returns<WorkspaceInfo>(),
-  },
-  'workspaces:close': { input: z.object({}).strict(), result: returns<{ closed: boolean }>() },
-  'datasets:list': { input: z.object({}).strict(), result: returns<DatasetInfo[]>() },
-  'datasets:summary': { input: z.object({ datasetId: id }).strict(), result: returns<DatasetSummary>() },
-  'samples:list': {
-    input: z
-      .object({
-        datasetId: id,
-        scenario: z.string().max(200).optional(),
-        split: z.enum(['train', 'test']).optional(),
-        label: z.string().max(200).optional(),
-        offset: z.number().int().min(0).default(0),
-        limit: z.number().int().min(1).max(1000).default(100),
-      })
-      .strict(),
-    result: returns<{ total: number; samples: SampleInfo[] }>(),
-  },
+  ...appCalls,
+  ...datasetCalls,
 } as const;
 
 export const events = {
-  'workspaces:demoProgress': returns<DemoProgress>(),
-  'workspaces:changed': returns<{ workspace: WorkspaceInfo | null }>(),
+  ...appEvents,
+  ...datasetEvents,
 } as const;
 
 export type Calls = typeof calls;

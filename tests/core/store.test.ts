@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { Store } from '../../src/main/core/store/store';
-import { SCHEMA_VERSION } from '../../src/main/core/store/migrations';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/main/core/store/migrations';
 import { openWorkspace } from '../../src/main/core/workspace/workspace';
 import { useTmpDirs } from '../helpers/tmp';
 
@@ -75,5 +75,20 @@ describe('workspace store', () => {
     const again = await openWorkspace(dir);
     expect(again.store.listDatasets().map((d) => d.name)).toEqual(['d']);
     again.store.close();
+  });
+
+  it('upgrades a version-1 database step by step, keeping its rows', async () => {
+    const dir = await tmp();
+    const db = new Database(join(dir, 'lab.sqlite'));
+    db.exec(MIGRATIONS[0]!.sql);
+    db.pragma('user_version = 1');
+    db.prepare("INSERT INTO datasets (name, root, kind, created_at) VALUES ('old', '/data', 'mvtec', 'then')").run();
+    db.close();
+    const store = Store.open(dir);
+    expect(store.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(store.listDatasets().map((d) => d.name)).toEqual(['old']);
+    const columns = (store.connection.prepare('PRAGMA table_info(samples)').all() as { name: string }[]).map((c) => c.name);
+    expect(columns).toEqual(expect.arrayContaining(['content_hash', 'issues', 'file_size']));
+    store.close();
   });
 });

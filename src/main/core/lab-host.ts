@@ -9,9 +9,6 @@ import { readFileSync } from 'node:fs';
 import {
   isCallName,
   parseCallInput,
-  type CallName,
-  type CallParsedInput,
-  type CallResult,
   type EventName,
   type EventPayload,
 } from '../../shared/contract';
@@ -22,6 +19,8 @@ import { createLab, type Lab } from './lab';
 import { RecentWorkspaces } from './workspace/recent';
 import { folderState } from './workspace/workspace';
 import { generateDemoDataset, type DemoGenerator } from './datasets/demo-dataset';
+import type { DomainHandlers, HandlerContext, Handlers } from './handlers/types';
+import { datasetHandlers } from './handlers/datasets';
 
 export interface LabHostOptions {
   door: Door;
@@ -40,7 +39,6 @@ export interface LabHostOptions {
   now?: () => Date;
 }
 
-type Handlers = { [N in CallName]: (input: CallParsedInput<N>) => Promise<CallResult<N>> };
 
 export function appVersion(): string {
   try {
@@ -115,7 +113,9 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     return pickDemoDir().catch(() => join(options.defaultWorkspacesDir, 'demo'));
   }
 
-  const handlers: Handlers = {
+  const context: HandlerContext = { requireLab, emit };
+
+  const appHandlers: DomainHandlers<'app' | 'workspaces'> = {
     'app:info': async () => ({
       name: 'MIAD Lab',
       version,
@@ -170,9 +170,11 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
         }
         return switchTo(next);
       }),
-    'datasets:list': async () => requireLab().listDatasets(),
-    'datasets:summary': async (input) => requireLab().datasetSummary(input),
-    'samples:list': async (input) => requireLab().listSamples(input),
+  };
+
+  const handlers: Handlers = {
+    ...appHandlers,
+    ...datasetHandlers(context),
   };
 
   return {

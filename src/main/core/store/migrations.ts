@@ -41,6 +41,90 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX samples_by_facets ON samples (dataset_id, scenario, split, label);
     `,
   },
+  {
+    version: 2,
+    description: 'import: file facts and problems per sample, folder mapping per dataset, import reports',
+    sql: `
+      ALTER TABLE datasets ADD COLUMN layout TEXT;             -- JSON: detected layout and folder-to-type mapping
+      ALTER TABLE datasets ADD COLUMN scanned_at TEXT;
+      ALTER TABLE samples ADD COLUMN format TEXT;              -- png | jpeg
+      ALTER TABLE samples ADD COLUMN file_size INTEGER;
+      ALTER TABLE samples ADD COLUMN mtime_ms INTEGER;
+      ALTER TABLE samples ADD COLUMN content_hash TEXT;        -- sha256 of the file bytes, hex
+      ALTER TABLE samples ADD COLUMN issues TEXT;              -- JSON array of problem codes; NULL when none
+      ALTER TABLE samples ADD COLUMN source_folder TEXT;       -- the defect folder name as found on disk
+      CREATE INDEX samples_by_hash ON samples (content_hash);
+      CREATE TABLE import_reports (
+        id         INTEGER PRIMARY KEY,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        kind       TEXT NOT NULL CHECK (kind IN ('import', 'rescan')),
+        created_at TEXT NOT NULL,
+        report     TEXT NOT NULL                               -- JSON ImportReport
+      );
+      CREATE INDEX import_reports_by_dataset ON import_reports (dataset_id, id);
+    `,
+  },
+  {
+    version: 3,
+    description: 'runs: our own and external ones, with metrics, curves, predictions and series',
+    sql: `
+      CREATE TABLE runs (
+        id           INTEGER PRIMARY KEY,
+        name         TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('internal', 'external')),
+        method       TEXT NOT NULL,                            -- registry name, or the tool's name for external runs
+        scenarios    TEXT NOT NULL,                            -- JSON array
+        dataset_id   INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+        dataset_root TEXT,
+        config       TEXT NOT NULL,                            -- JSON: the full resolved config
+        backend      TEXT,
+        device       TEXT,
+        weights      TEXT,                                     -- weights id, or 'random'
+        random_init  INTEGER NOT NULL DEFAULT 0,
+        status       TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+        error        TEXT,
+        created_at   TEXT NOT NULL,
+        started_at   TEXT,
+        finished_at  TEXT,
+        tags         TEXT NOT NULL DEFAULT '[]',
+        notes        TEXT NOT NULL DEFAULT ''
+      );
+      CREATE TABLE run_metrics (
+        run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        scenario    TEXT NOT NULL,
+        defect_type TEXT NOT NULL DEFAULT '',                  -- '' for the scenario overall
+        metric      TEXT NOT NULL,                             -- image_auroc, pixel_auroc, aupro, image_f1_max, ...
+        value       REAL,                                      -- NULL when undefined for this scope
+        threshold   REAL,
+        PRIMARY KEY (run_id, scenario, defect_type, metric)
+      );
+      CREATE TABLE run_curves (
+        run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        scenario    TEXT NOT NULL,
+        defect_type TEXT NOT NULL DEFAULT '',
+        curve       TEXT NOT NULL,                             -- image_roc, pixel_roc, image_pr, pixel_pr, pro
+        points      TEXT NOT NULL,                             -- JSON {x: number[], y: number[]} down-sampled
+        PRIMARY KEY (run_id, scenario, defect_type, curve)
+      );
+      CREATE TABLE run_predictions (
+        run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        scenario  TEXT NOT NULL,
+        rel_path  TEXT NOT NULL,                               -- the test image, relative to the scenario folder
+        label     TEXT NOT NULL,
+        score     REAL NOT NULL,
+        map_path  TEXT,                                        -- relative to the run folder
+        PRIMARY KEY (run_id, scenario, rel_path)
+      );
+      CREATE TABLE run_series (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        series TEXT NOT NULL,
+        step   INTEGER NOT NULL,
+        value  REAL NOT NULL,
+        PRIMARY KEY (run_id, series, step)
+      );
+      CREATE INDEX runs_by_status ON runs (status, created_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -144,6 +144,23 @@ export class Store {
     if (from === 0) this.setMeta('created_at', this.now().toISOString());
   }
 
+  /**
+   * The connection, for the repository modules of this folder (store/*-repo.ts) only: they keep
+   * their SQL beside their domain while better-sqlite3 stays inside src/main/core/store.
+   */
+  get connection(): Database.Database {
+    return this.db;
+  }
+
+  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  nowIso(): string {
+    return this.now().toISOString();
+  }
+
   get schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
   }

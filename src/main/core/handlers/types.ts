@@ -1,0 +1,22 @@
+/**
+ * How a domain plugs its calls into the host: a function from the host's context to the handlers
+ * of the calls whose names start with its prefixes. lab-host.ts spreads them into one map whose
+ * type requires every call of the contract, so a call without a handler does not compile.
+ */
+import type { CallName, CallParsedInput, CallResult, EventName, EventPayload } from '../../../shared/contract';
+import type { Lab } from '../lab';
+
+export type Handler<N extends CallName> = (input: CallParsedInput<N>) => Promise<CallResult<N>>;
+
+export type Handlers = { [N in CallName]: Handler<N> };
+
+/** The handlers of every call named `<prefix>:...` for the given prefixes. */
+export type DomainHandlers<P extends string> = {
+  [N in CallName as N extends `${P}:${string}` ? N : never]: Handler<N>;
+};
+
+export interface HandlerContext {
+  /** The open workspace's lab; throws a ConflictError naming the problem when none is open. */
+  requireLab(): Lab;
+  emit<E extends EventName>(event: E, payload: EventPayload<E>): void;
+}

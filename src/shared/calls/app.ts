@@ -1,0 +1,39 @@
+/** Calls of the app itself and of workspaces: the first screen's world. */
+import { z } from 'zod';
+import type { AppInfo, DemoProgress, RecentWorkspace, WorkspaceInfo } from '../types';
+import { SCENARIOS } from '../taxonomy';
+import { DEMO_LIMITS } from '../limits';
+import { emptyInput, pathInput, returns } from './define';
+
+export const demoOptionsSchema = z
+  .object({
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    train: z.number().int().min(1).max(DEMO_LIMITS.maxTrain).optional(),
+    test: z.number().int().min(1).max(DEMO_LIMITS.maxTest).optional(),
+    size: z.number().int().min(DEMO_LIMITS.minSize).max(DEMO_LIMITS.maxSize).optional(),
+    scenarios: z.array(z.enum(SCENARIOS)).min(1).optional(),
+  })
+  .strict();
+
+export const appCalls = {
+  'app:info': { input: emptyInput, result: returns<AppInfo>() },
+  'app:pickFolder': {
+    input: z.object({ title: z.string().max(200).optional() }).strict(),
+    result: returns<{ path: string | null }>(),
+  },
+  'workspaces:recent': { input: emptyInput, result: returns<RecentWorkspace[]>() },
+  'workspaces:open': {
+    input: z.object({ dir: pathInput, create: z.boolean().optional() }).strict(),
+    result: returns<WorkspaceInfo>(),
+  },
+  'workspaces:createDemo': {
+    input: z.object({ dir: pathInput.optional(), options: demoOptionsSchema.optional() }).strict(),
+    result: returns<WorkspaceInfo>(),
+  },
+  'workspaces:close': { input: emptyInput, result: returns<{ closed: boolean }>() },
+} as const;
+
+export const appEvents = {
+  'workspaces:demoProgress': returns<DemoProgress>(),
+  'workspaces:changed': returns<{ workspace: WorkspaceInfo | null }>(),
+} as const;
