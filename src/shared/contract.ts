@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { appCalls, appEvents, demoOptionsSchema } from './calls/app';
 import { datasetCalls, datasetEvents } from './calls/datasets';
+import { importCalls, importEvents } from './calls/import';
+import { libraryCalls, libraryEvents } from './calls/library';
 import { DEMO_LIMITS } from './limits';
 
 export { DEMO_LIMITS, demoOptionsSchema };
@@ -17,11 +19,15 @@ export { DEMO_LIMITS, demoOptionsSchema };
 export const calls = {
   ...appCalls,
   ...datasetCalls,
+  ...importCalls,
+  ...libraryCalls,
 } as const;
 
 export const events = {
   ...appEvents,
   ...datasetEvents,
+  ...importEvents,
+  ...libraryEvents,
 } as const;
 
 export type Calls = typeof calls;

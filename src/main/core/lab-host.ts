@@ -21,6 +21,8 @@ import { folderState } from './workspace/workspace';
 import { generateDemoDataset, type DemoGenerator } from './datasets/demo-dataset';
 import type { DomainHandlers, HandlerContext, Handlers } from './handlers/types';
 import { datasetHandlers } from './handlers/datasets';
+import { importHandlers } from './handlers/import';
+import { libraryHandlers } from './handlers/library';
 
 export interface LabHostOptions {
   door: Door;
@@ -175,6 +177,8 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
   const handlers: Handlers = {
     ...appHandlers,
     ...datasetHandlers(context),
+    ...importHandlers(context),
+    ...libraryHandlers(context),
   };
 
   return {

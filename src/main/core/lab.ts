@@ -5,13 +5,15 @@
  */
 import type { CallParsedInput, CallResult } from '../../shared/contract';
 import type { WorkspaceInfo } from '../../shared/types';
-import type { StoreOptions } from './store/store';
+import type { Store, StoreOptions } from './store/store';
 import { openWorkspace, workspaceInfo, type Workspace } from './workspace/workspace';
 import { resolveConfined } from './fs-util';
 import type { NewSample } from './store/store';
 
 export interface Lab {
   readonly dir: string;
+  /** The workspace database; domain modules reach their tables through store/*-repo.ts. */
+  readonly store: Store;
   info(): WorkspaceInfo;
   listDatasets(): CallResult<'datasets:list'>;
   datasetSummary(input: CallParsedInput<'datasets:summary'>): CallResult<'datasets:summary'>;
@@ -32,6 +34,7 @@ export async function createLab(workspaceDir: string, options: CreateLabOptions 
   const { store } = ws;
   const lab: Lab = {
     dir: ws.dir,
+    store,
     info: () => workspaceInfo(ws),
     listDatasets: () => store.listDatasets(),
     datasetSummary: ({ datasetId }) => ({ dataset: store.getDataset(datasetId), scenarios: store.scenarioCounts(datasetId) }),

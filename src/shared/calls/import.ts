@@ -1,0 +1,4 @@
+/** Calls of the `import:*` domain. */
+export const importCalls = {} as const;
+
+export const importEvents = {} as const;

@@ -1,0 +1,4 @@
+/** Calls of the `library:*` domain. */
+export const libraryCalls = {} as const;
+
+export const libraryEvents = {} as const;
