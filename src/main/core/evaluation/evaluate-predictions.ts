@@ -1,0 +1,390 @@
+/**
+ * Evaluates predictions made by any tool against a dataset in MVTec layout: one anomaly map per test
+ * image as .npy at the image's relative path (`test/crack/000.npy` for `test/crack/000.png`), and
+ * optionally a scores.json of image scores (else each map's maximum). Every metric, overall and per
+ * defect type (each type against all normal test images), plus the mean over defect types.
+ *
+ * Maps are taken as given (no smoothing: the tool's own post-processing is part of what is
+ * evaluated), resized bilinearly to the evaluation resolution; masks are resized nearest. An image is
+ * anomalous when its full-size mask has a pixel > 0 (DESIGN §8), so a defect-folder image with an
+ * empty mask counts as normal and is reported in the warnings.
+ *
+ * Every problem with the inputs (missing or unreadable predictions, shape mismatches, NaN/Inf,
+ * missing masks, scores.json gaps) is collected and reported in one error listing the files, rather
+ * than stopping at the first. The result is plain JSON so a run store can keep it as is.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { LabError } from '../../../shared/errors';
+import { decodePng, type RasterImage } from '../image/png';
+import { MetricUndefinedError, type Curve } from './curve';
+import { npyToMap, parseNpy } from './npy';
+import { pixelMetrics, type PixelSubset } from './pixel-metrics';
+import { resizeBilinear, resizeNearest } from './post-process';
+import { scoreMetrics } from './score-metrics';
+
+export interface EvaluatePredictionsOptions {
+  /** Dataset root: `<root>/<scenario>/test/<label>/*.png`, `<root>/<scenario>/ground_truth/<defect>/<name>_mask.png`. */
+  datasetRoot: string;
+  scenario: string;
+  /** Folder of predictions: `<dir>/test/<label>/<name>.npy` and optionally `<dir>/scores.json`. */
+  predictionsDir: string;
+  /** Square evaluation resolution (pixels a side); default 256. */
+  resolution?: number;
+  /** AUPRO FPR limit; default 0.3. */
+  proLimit?: number;
+}
+
+export interface EvaluateDeps {
+  /** Decodes a mask image file; defaults to the PNG decoder. */
+  decodeMask?: (bytes: Uint8Array) => RasterImage;
+}
+
+export interface MetricSet {
+  imageAuroc: number | null;
+  imageF1Max: number | null;
+  imageF1Threshold: number | null;
+  pixelAuroc: number | null;
+  pixelF1Max: number | null;
+  pixelF1Threshold: number | null;
+  aupro: number | null;
+}
+
+export interface EvaluationScope {
+  /** null for the overall scope, else the defect folder name. */
+  defect: string | null;
+  images: { normal: number; anomalous: number };
+  pixels: { normal: number; anomalous: number };
+  regions: number;
+  metrics: MetricSet;
+  curves: { imageRoc: Curve | null; imagePr: Curve | null; pixelRoc: Curve | null; pixelPr: Curve | null; pro: Curve | null };
+}
+
+export interface EvaluationResult {
+  scenario: string;
+  datasetRoot: string;
+  predictionsDir: string;
+  resolution: number;
+  proLimit: number;
+  imageScores: 'scores.json' | 'map maximum';
+  testImages: number;
+  /** Every test image with its label and score, in evaluation order. */
+  images: EvaluatedImage[];
+  overall: EvaluationScope;
+  perDefect: EvaluationScope[];
+  /** Mean over defect types of each metric (over the types where it is defined). */
+  meanOverDefects: MetricSet;
+  warnings: string[];
+  conventions: { mapResize: string; maskResize: string; regions: string; aupro: string };
+  seconds: number;
+}
+
+export interface EvaluatedImage {
+  /** Relative to the scenario folder, with / separators, e.g. `test/crack/000.png`. */
+  relPath: string;
+  /** The test folder's label: `good` or the defect folder name. */
+  label: string;
+  /** True when its mask has a pixel > 0. */
+  anomalous: boolean;
+  score: number;
+}
+
+/** The inputs (predictions, masks, scores.json) are missing or malformed; the message lists every file. */
+export class EvaluationInputError extends Error {
+  override name = 'EvaluationInputError';
+}
+
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff']);
+const MAX_LISTED = 25;
+
+interface TestImage {
+  label: string;
+  /** Relative to the scenario folder, with / separators. */
+  rel: string;
+  stem: string;
+}
+
+/**
+ * Evaluates one scenario's predictions. Throws LabError 'ValidationError' for bad options (no such
+ * scenario folder), EvaluationInputError listing every bad input file, MetricUndefinedError when the
+ * test set has one class only.
+ */
+export async function evaluatePredictions(options: EvaluatePredictionsOptions, deps: EvaluateDeps = {}): Promise<EvaluationResult> {
+  const started = performance.now();
+  const resolution = options.resolution ?? 256;
+  const proLimit = options.proLimit ?? 0.3;
+  if (!Number.isInteger(resolution) || resolution < 1) throw new LabError(`resolution must be a positive integer, got ${resolution}`, 'ValidationError');
+  const decodeMask = deps.decodeMask ?? decodePng;
+  const scenarioDir = await findScenarioDir(options.datasetRoot, options.scenario);
+  const images = await listTestImages(scenarioDir);
+  if (images.length === 0) throw new LabError(`no test images under ${join(scenarioDir, 'test')}`, 'ValidationError');
+
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const scoresFile = await readScores(options.predictionsDir, images, problems, warnings);
+
+  const plane = resolution * resolution;
+  const n = images.length;
+  const maps = new Float32Array(n * plane);
+  const masks = new Uint8Array(n * plane);
+  const labels = new Uint8Array(n);
+  const scores = new Float64Array(n);
+  const shapes = new Map<string, string[]>();
+  for (let i = 0; i < n; i++) {
+    const img = images[i]!;
+    const npyRel = `test/${img.label}/${img.stem}.npy`;
+    const npyPath = join(options.predictionsDir, ...npyRel.split('/'));
+    let map: { height: number; width: number; data: Float32Array } | null = null;
+    try {
+      map = npyToMap(parseNpy(await readFile(npyPath)));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      problems.push(code === 'ENOENT' ? `missing prediction ${npyRel}` : `unreadable prediction ${npyRel}: ${(error as Error).message}`);
+    }
+    if (map) {
+      const bad = firstNonFinite(map.data);
+      if (bad >= 0) problems.push(`prediction ${npyRel} holds ${map.data[bad]} at pixel ${bad} (row ${Math.floor(bad / map.width)}, column ${bad % map.width})`);
+      const shape = `${map.height}×${map.width}`;
+      shapes.set(shape, [...(shapes.get(shape) ?? []), npyRel]);
+      if (bad < 0) {
+        maps.set(resizeBilinear(map.data, map.width, map.height, resolution, resolution), i * plane);
+        if (!scoresFile) scores[i] = maxOf(map.data);
+      }
+    }
+    if (scoresFile) scores[i] = scoresFile.get(img.rel) ?? Number.NaN;
+    if (img.label === 'good') continue;
+    const mask = await readMask(scenarioDir, img, decodeMask, problems);
+    if (!mask) continue;
+    if (map && Math.abs(mask.height / mask.width - map.height / map.width) > 0.01) {
+      problems.push(`shape mismatch: prediction ${npyRel} is ${map.height}×${map.width} but mask of ${img.rel} is ${mask.height}×${mask.width}`);
+    }
+    let any = false;
+    for (let k = 0; k < mask.data.length; k++) {
+      if (mask.data[k] !== 0) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) warnings.push(`${img.rel} is in a defect folder but its mask is empty: counted as normal`);
+    labels[i] = any ? 1 : 0;
+    masks.set(resizeNearest(mask.data, mask.width, mask.height, resolution, resolution), i * plane);
+  }
+  if (shapes.size > 1) {
+    const [common] = [...shapes.entries()].sort((a, b) => b[1].length - a[1].length)[0]!;
+    for (const [shape, files] of shapes) {
+      if (shape === common) continue;
+      problems.push(`shape mismatch: ${list(files)} ${files.length === 1 ? 'is' : 'are'} ${shape} while ${shapes.get(common)!.length} other maps are ${common}`);
+    }
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, MAX_LISTED);
+    const more = problems.length > MAX_LISTED ? `\n  … and ${problems.length - MAX_LISTED} more` : '';
+    throw new EvaluationInputError(
+      `cannot evaluate ${options.scenario}: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the inputs\n  ${shown.join('\n  ')}${more}`,
+    );
+  }
+
+  const normalCount = labels.reduce((a, b) => a + (b ? 0 : 1), 0);
+  if (normalCount === 0 || normalCount === n) {
+    throw new MetricUndefinedError(
+      `metrics are undefined for ${options.scenario}: its ${n} test images are all ${normalCount === 0 ? 'anomalous' : 'normal'}; AUROC needs both`,
+    );
+  }
+
+  const defects = [...new Set(images.map((im) => im.label).filter((l) => l !== 'good'))].sort();
+  const all = new Uint8Array(n).fill(1);
+  const subsets: PixelSubset[] = [{ name: 'overall', images: all }];
+  for (const d of defects) subsets.push({ name: d, images: images.map((im) => im.label === 'good' || im.label === d) });
+  const pixel = pixelMetrics({ width: resolution, height: resolution, count: n, maps, masks }, subsets, { proLimit });
+  const scopes: EvaluationScope[] = subsets.map((sub, s) => {
+    const img = scoreMetrics(scores, labels, sub.images);
+    const px = pixel[s]!;
+    return {
+      defect: s === 0 ? null : sub.name,
+      images: { normal: img.negatives, anomalous: img.positives },
+      pixels: { normal: px.negatives, anomalous: px.positives },
+      regions: px.regions,
+      metrics: {
+        imageAuroc: img.auroc,
+        imageF1Max: img.f1Max,
+        imageF1Threshold: img.f1Threshold,
+        pixelAuroc: px.auroc,
+        pixelF1Max: px.f1Max,
+        pixelF1Threshold: px.f1Threshold,
+        aupro: px.aupro,
+      },
+      curves: { imageRoc: img.roc, imagePr: img.pr, pixelRoc: px.roc, pixelPr: px.pr, pro: px.pro },
+    };
+  });
+  const perDefect = scopes.slice(1);
+  return {
+    scenario: options.scenario,
+    datasetRoot: options.datasetRoot,
+    predictionsDir: options.predictionsDir,
+    resolution,
+    proLimit,
+    imageScores: scoresFile ? 'scores.json' : 'map maximum',
+    testImages: n,
+    images: images.map((img, i) => ({ relPath: img.rel, label: img.label, anomalous: labels[i] === 1, score: scores[i]! })),
+    overall: scopes[0]!,
+    perDefect,
+    meanOverDefects: meanMetrics(perDefect.map((p) => p.metrics)),
+    warnings,
+    conventions: {
+      mapResize: 'bilinear, as torch F.interpolate(align_corners=False), no smoothing',
+      maskResize: 'nearest, as torch F.interpolate(mode="nearest"); a mask pixel > 0 is anomalous',
+      regions: '8-connected components of each mask (scipy.ndimage.label with a 3×3 structure)',
+      aupro: `MVTec AD: PRO over FPR up to ${proLimit}, interpolated at the limit, divided by ${proLimit}`,
+    },
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Mean of each metric over the sets where it is defined (null when it is defined in none). */
+export function meanMetrics(sets: MetricSet[]): MetricSet {
+  const keys: (keyof MetricSet)[] = ['imageAuroc', 'imageF1Max', 'imageF1Threshold', 'pixelAuroc', 'pixelF1Max', 'pixelF1Threshold', 'aupro'];
+  const out = {} as MetricSet;
+  for (const k of keys) {
+    const vals = sets.map((s) => s[k]).filter((v): v is number => v !== null);
+    out[k] = vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
+  }
+  return out;
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** `<root>/<scenario>`, or `<root>/<scenario>/<scenario>` as some copies of MIAD nest it. */
+async function findScenarioDir(root: string, scenario: string): Promise<string> {
+  const direct = join(root, scenario);
+  if (await isDir(join(direct, 'test'))) return direct;
+  const nested = join(direct, scenario);
+  if (await isDir(join(nested, 'test'))) return nested;
+  if (!(await isDir(direct))) throw new LabError(`no scenario folder ${direct}`, 'ValidationError');
+  throw new LabError(`no test folder in ${direct} (expected ${join(direct, 'test')})`, 'ValidationError');
+}
+
+async function listTestImages(scenarioDir: string): Promise<TestImage[]> {
+  const testDir = join(scenarioDir, 'test');
+  const out: TestImage[] = [];
+  const labels = (await readdir(testDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  for (const label of labels) {
+    const files = (await readdir(join(testDir, label), { withFileTypes: true }))
+      .filter((f) => f.isFile() && IMAGE_EXTENSIONS.has(extname(f.name).toLowerCase()))
+      .map((f) => f.name)
+      .sort();
+    for (const file of files) out.push({ label, rel: `test/${label}/${file}`, stem: file.slice(0, file.length - extname(file).length) });
+  }
+  return out;
+}
+
+async function readScores(
+  dir: string,
+  images: TestImage[],
+  problems: string[],
+  warnings: string[],
+): Promise<Map<string, number> | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'scores.json'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    problems.push(`unreadable scores.json: ${(error as Error).message}`);
+    return null;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    problems.push(`scores.json is not valid JSON: ${(error as Error).message}`);
+    return null;
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.push('scores.json must be an object from image path (e.g. "test/crack/000.png") to score');
+    return null;
+  }
+  // Accept the image path, the same without extension, or the prediction's .npy path as keys.
+  const byAlias = new Map<string, string>();
+  for (const im of images) {
+    byAlias.set(im.rel, im.rel);
+    byAlias.set(`test/${im.label}/${im.stem}`, im.rel);
+    byAlias.set(`test/${im.label}/${im.stem}.npy`, im.rel);
+  }
+  const scores = new Map<string, number>();
+  const unknown: string[] = [];
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    const rel = byAlias.get(key.replace(/\\/g, '/').replace(/^\.\//, ''));
+    if (!rel) {
+      unknown.push(key);
+      continue;
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      problems.push(`scores.json: score of ${key} is ${JSON.stringify(value)}, not a finite number`);
+      continue;
+    }
+    scores.set(rel, value);
+  }
+  const missing = images.filter((im) => !scores.has(im.rel)).map((im) => im.rel);
+  if (missing.length > 0) problems.push(`scores.json has no score for ${missing.length} test image${missing.length === 1 ? '' : 's'}: ${list(missing)}`);
+  if (unknown.length > 0) warnings.push(`scores.json names ${unknown.length} file${unknown.length === 1 ? '' : 's'} that are not test images (ignored): ${list(unknown)}`);
+  return scores;
+}
+
+/** The mask of an anomalous image as one channel (any channel > 0 counts), or null after noting the problem. */
+async function readMask(
+  scenarioDir: string,
+  img: TestImage,
+  decode: (bytes: Uint8Array) => RasterImage,
+  problems: string[],
+): Promise<{ width: number; height: number; data: Uint8Array } | null> {
+  const candidates = [`ground_truth/${img.label}/${img.stem}_mask.png`, `ground_truth/${img.label}/${img.stem}.png`];
+  for (const rel of candidates) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(join(scenarioDir, ...rel.split('/')));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      problems.push(`unreadable mask ${rel}: ${(error as Error).message}`);
+      return null;
+    }
+    try {
+      const raster = decode(bytes);
+      const { width, height, channels } = raster;
+      const data = new Uint8Array(width * height);
+      // Alpha (channel 2 of gray+alpha, 4 of RGBA) is not ground truth.
+      const colour = channels === 2 ? 1 : channels === 4 ? 3 : channels;
+      for (let k = 0; k < data.length; k++) {
+        let v = 0;
+        for (let c = 0; c < colour; c++) v |= raster.data[k * channels + c]!;
+        data[k] = v > 0 ? 1 : 0;
+      }
+      return { width, height, data };
+    } catch (error) {
+      problems.push(`unreadable mask ${rel}: ${(error as Error).message}`);
+      return null;
+    }
+  }
+  problems.push(`missing mask for anomalous image ${img.rel} (expected ${candidates[0]})`);
+  return null;
+}
+
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return i;
+  return -1;
+}
+
+function maxOf(data: Float32Array): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < data.length; i++) if (data[i]! > m) m = data[i]!;
+  return m;
+}
+
+function list(items: string[]): string {
+  const shown = items.slice(0, 10).join(', ');
+  return items.length > 10 ? `${shown} … (${items.length} in all)` : shown;
+}
