@@ -8,6 +8,7 @@ import { appCalls, appEvents, demoOptionsSchema } from './calls/app';
 import { datasetCalls, datasetEvents } from './calls/datasets';
 import { importCalls, importEvents } from './calls/import';
 import { libraryCalls, libraryEvents } from './calls/library';
+import { runCalls, runEvents } from './calls/runs';
 import { DEMO_LIMITS } from './limits';
 
 export { DEMO_LIMITS, demoOptionsSchema };
@@ -21,6 +22,7 @@ export const calls = {
   ...datasetCalls,
   ...importCalls,
   ...libraryCalls,
+  ...runCalls,
 } as const;
 
 export const events = {
@@ -28,6 +30,7 @@ export const events = {
   ...datasetEvents,
   ...importEvents,
   ...libraryEvents,
+  ...runEvents,
 } as const;
 
 export type Calls = typeof calls;

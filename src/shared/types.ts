@@ -87,3 +87,39 @@ export interface DemoProgress {
   done: number;
   total: number;
 }
+
+export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** One metric value of a run, for a scenario overall (`defectType` '') or one defect type. */
+export interface RunMetricInfo {
+  scenario: string;
+  defectType: string;
+  metric: string;
+  value: number | null;
+  threshold: number | null;
+}
+
+export interface RunInfo {
+  id: number;
+  name: string;
+  /** `internal`: trained and evaluated here; `external`: maps made by another tool, evaluated here. */
+  kind: 'internal' | 'external';
+  method: string;
+  scenarios: string[];
+  status: RunStatus;
+  error: string | null;
+  backend: string | null;
+  weights: string | null;
+  /** True when the backbone had random weights: every view of its results says so. */
+  randomInit: boolean;
+  createdAt: string;
+  finishedAt: string | null;
+  tags: string[];
+  notes: string;
+}
+
+export interface RunDetail extends RunInfo {
+  config: unknown;
+  datasetRoot: string | null;
+  metrics: RunMetricInfo[];
+}

@@ -23,6 +23,7 @@ import type { DomainHandlers, HandlerContext, Handlers } from './handlers/types'
 import { datasetHandlers } from './handlers/datasets';
 import { importHandlers } from './handlers/import';
 import { libraryHandlers } from './handlers/library';
+import { runHandlers } from './handlers/runs';
 
 export interface LabHostOptions {
   door: Door;
@@ -179,6 +180,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     ...datasetHandlers(context),
     ...importHandlers(context),
     ...libraryHandlers(context),
+    ...runHandlers(context),
   };
 
   return {
