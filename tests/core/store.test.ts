@@ -64,6 +64,8 @@ describe('workspace store', () => {
     await expect(openWorkspace(join(dir, 'nope'))).rejects.toThrow(/no MIAD Lab workspace at/);
     expect(existsSync(join(dir, 'nope'))).toBe(false);
     await expect(openWorkspace('relative/ws', { create: true })).rejects.toThrow(/must be absolute/);
+    // An unwritable place (procfs refuses even root) is named in the message.
+    await expect(openWorkspace('/proc/miad-lab-test-ws', { create: true })).rejects.toThrow(/cannot create the workspace folder \/proc\/miad-lab-test-ws/);
     expect(existsSync(join(dir, 'lab.sqlite'))).toBe(false);
   });
 

@@ -1,8 +1,39 @@
 /** Small file-system helpers shared by the core: atomic writes and confined path resolution. */
 import { open, rename, mkdir, realpath, stat, unlink } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, sep } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LabError } from '../../shared/errors';
+
+/**
+ * Creates a folder and its missing parents, one level at a time. Used for paths users type:
+ * Node's `mkdir(..., { recursive: true })` never returns on some file systems that refuse the
+ * creation with ENOENT (procfs, some FUSE mounts), where this fails with that error instead.
+ */
+export async function makeDirs(path: string): Promise<void> {
+  const target = resolve(path);
+  const missing: string[] = [];
+  let cursor = target;
+  for (;;) {
+    try {
+      const info = await stat(cursor);
+      if (!info.isDirectory()) throw Object.assign(new Error(`${cursor} is a file, not a folder`), { code: 'ENOTDIR' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      missing.push(cursor);
+      const parent = dirname(cursor);
+      if (parent === cursor) break;
+      cursor = parent;
+    }
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      await mkdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
 
 /** Writes `data` to `path` atomically: temp file in the same folder, fsync, rename. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {

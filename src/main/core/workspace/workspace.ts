@@ -8,6 +8,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { LabError } from '../../../shared/errors';
 import type { WorkspaceInfo } from '../../../shared/types';
 import { DB_FILE, Store, type StoreOptions } from '../store/store';
+import { makeDirs } from '../fs-util';
 import { SCHEMA_VERSION } from '../store/migrations';
 
 export const WORKSPACE_FOLDERS = ['thumbs', 'weights', 'runs', 'datasets'] as const;
@@ -76,7 +77,7 @@ export async function openWorkspace(dirInput: string, options: { create?: boolea
       break;
   }
   if (state === 'missing') {
-    await mkdir(dir, { recursive: true }).catch((error: Error) => {
+    await makeDirs(dir).catch((error: Error) => {
       throw new LabError(`cannot create the workspace folder ${dir}: ${error.message}`);
     });
   }

@@ -13,6 +13,7 @@
  * file writes go through a small async pool so the disk overlaps the drawing.
  */
 import { mkdir, readdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { makeDirs } from '../../fs-util';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { DEMO_LIMITS } from '../../../../shared/limits';
 import { LabError } from '../../../../shared/errors';
@@ -245,7 +246,9 @@ export async function generateMiadMini(options: MiadMiniOptions, onProgress?: (p
   }
   const plan = planMiadMini(resolved);
   const allFiles = plan.flatMap((s) => s.files.flatMap((f) => (f.maskRelPath ? [f.relPath, f.maskRelPath] : [f.relPath])));
-  await mkdir(outDir, { recursive: true });
+  await makeDirs(outDir).catch((error: Error) => {
+    throw new LabError(`cannot create the output folder ${outDir}: ${error.message}`);
+  });
   const manifest: Manifest = { generator: 'miad-mini', version: MIAD_MINI_VERSION, complete: false, options: resolved, files: allFiles };
   // Written first (incomplete) so an interrupted run can still be recognised and cleaned up.
   await writeFile(join(outDir, MIAD_MINI_MANIFEST), JSON.stringify(manifest));
