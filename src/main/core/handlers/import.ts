@@ -1,6 +1,46 @@
-/** Handlers of the `import:*` calls. */
+/**
+ * Handlers of the `import:*` calls. One import or rescan at a time per host: a second one while
+ * the first is reading files is refused rather than queued, so two writers never race on a root.
+ */
+import { LabError } from '../../../shared/errors';
+import { importFolder, rescanDataset, scanFolder, type ImportDeps } from '../datasets/import/importer';
+import { ImportRepo } from '../store/import-repo';
 import type { DomainHandlers, HandlerContext } from './types';
 
-export function importHandlers(_ctx: HandlerContext): DomainHandlers<'import'> {
-  return {};
+export function importHandlers(ctx: HandlerContext, deps: ImportDeps = {}): DomainHandlers<'import'> {
+  let running: string | null = null;
+  const withProgress: ImportDeps = { ...deps, onProgress: (p) => ctx.emit('import:progress', p) };
+
+  async function exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (running) throw new LabError(`cannot ${what} while ${running} is under way`, 'ConflictError');
+    running = what;
+    try {
+      return await fn();
+    } finally {
+      running = null;
+    }
+  }
+
+  return {
+    'import:scan': async ({ root, mapping }) => scanFolder(ctx.requireLab().store, root, mapping ?? {}, withProgress),
+    'import:run': async (input) => {
+      const lab = ctx.requireLab();
+      const result = await exclusive('import a dataset', () => importFolder(lab.store, input, withProgress));
+      // The workspace's dataset and image counts changed: the frame shows them.
+      ctx.emit('workspaces:changed', { workspace: lab.info() });
+      return result;
+    },
+    'import:rescan': async (input) => {
+      const lab = ctx.requireLab();
+      const result = await exclusive('rescan a dataset', () => rescanDataset(lab.store, input, withProgress));
+      ctx.emit('workspaces:changed', { workspace: lab.info() });
+      return result;
+    },
+    'import:reports': async ({ datasetId }) => {
+      const repo = new ImportRepo(ctx.requireLab().store);
+      repo.getDataset(datasetId);
+      return repo.listReports(datasetId);
+    },
+    'import:report': async (input) => new ImportRepo(ctx.requireLab().store).getReport(input),
+  };
 }

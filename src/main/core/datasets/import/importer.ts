@@ -1,0 +1,317 @@
+/**
+ * The dataset importer: scan a folder (walk only: layout, scenarios, counts, folders to map),
+ * import it (read and hash every file, build the rows and the report, write them in ONE
+ * transaction), and rescan an imported dataset (re-read only files whose size or mtime changed,
+ * then write only the rows that differ). An exception anywhere before the commit leaves the
+ * workspace as it was.
+ *
+ * Collaborators come in through `ImportDeps` (progress sink, file-system facade of the walk,
+ * file reader, clock, a per-row hook) so tests can pass fakes at the edges.
+ */
+import { stat } from 'node:fs/promises';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import {
+  SKIP,
+  mappingKey,
+  type FolderMapping,
+  type ImportChanges,
+  type ImportProgress,
+  type ImportReport,
+  type ImportResult,
+  type ImportScan,
+} from '../../../../shared/calls/import';
+import { LabError } from '../../../../shared/errors';
+import { ImportRepo, type StoredLayout, type StoredSample } from '../../store/import-repo';
+import type { Store } from '../../store/store';
+import { checkImageBytes, createDefaultReader, readAll, type FactReader, type FactRequest } from './file-facts';
+import { defectFolders, unmappedError, validateMapping } from './mapping';
+import { buildPlan, filesToRead, type FileOutcome, type ImageFacts, type ImportRow } from './plan';
+import { walkDataset, type DatasetWalk, type WalkFs } from './walk';
+
+export interface ImportDeps {
+  onProgress?: (progress: ImportProgress) => void;
+  fs?: WalkFs;
+  /** Makes the file reader for one import (default: the worker pool); closed at the end. */
+  makeReader?: () => FactReader;
+  /** Monotonic clock in ms, for the report's duration. */
+  clock?: () => number;
+  /** Called after each row written inside the transaction; a throw rolls the whole import back. */
+  onRowWritten?: (n: number) => void;
+}
+
+/** Throttles progress events to one per `ms` (the last one of a phase always goes out). */
+function progressSink(deps: ImportDeps) {
+  const send = deps.onProgress ?? (() => {});
+  let last = 0;
+  const clock = deps.clock ?? (() => performance.now());
+  return (phase: ImportProgress['phase'], done: number, total: number, force = false) => {
+    const now = clock();
+    if (!force && now - last < 100 && done !== total) return;
+    last = now;
+    send({ phase, done, total });
+  };
+}
+
+async function checkRoot(root: string): Promise<string> {
+  if (!isAbsolute(root)) throw new LabError(`the dataset folder must be an absolute path, got ${JSON.stringify(root)}`, 'ValidationError');
+  const abs = resolve(root);
+  let info;
+  try {
+    info = await stat(abs);
+  } catch {
+    throw new LabError(`the dataset folder ${abs} does not exist`, 'ValidationError');
+  }
+  if (!info.isDirectory()) throw new LabError(`${abs} is a file, not a folder`, 'ValidationError');
+  return abs;
+}
+
+async function walkOrFail(root: string, deps: ImportDeps, progress: ReturnType<typeof progressSink>): Promise<DatasetWalk> {
+  const walk = await walkDataset(root, { ...(deps.fs ? { fs: deps.fs } : {}), onProgress: (n) => progress('scanning', n, 0) });
+  if (walk.scenarios.length === 0) {
+    throw new LabError(
+      `no dataset layout found in ${root}: expected <scenario>/train/good, <scenario>/test/<class> (MIAD or MVTec AD layout), or a scenario folder with train/ and test/`,
+      'ValidationError',
+    );
+  }
+  return walk;
+}
+
+/** Step one of the import dialog: what the folder holds and which defect folders need a mapping. */
+export async function scanFolder(store: Store | null, rootIn: string, mapping: FolderMapping = {}, deps: ImportDeps = {}): Promise<ImportScan> {
+  const root = await checkRoot(rootIn);
+  const progress = progressSink(deps);
+  const walk = await walkOrFail(root, deps, progress);
+  validateMapping(walk, mapping);
+  const folders = defectFolders(walk, mapping);
+  const scenarios = walk.scenarios.map((s) => {
+    const imgs = walk.images.filter((i) => i.scenario === s.scenario);
+    return {
+      ...s,
+      train: imgs.filter((i) => i.split === 'train').length,
+      test: imgs.filter((i) => i.split === 'test').length,
+      masks: walk.masks.filter((m) => m.scenario === s.scenario).length,
+    };
+  });
+  progress('scanning', walk.folders, walk.folders, true);
+  return {
+    root,
+    kind: walk.kind,
+    suggestedName: basename(root) || root,
+    scenarios,
+    folders,
+    unmapped: folders.filter((f) => f.target === null),
+    images: walk.images.length,
+    masks: walk.masks.length,
+    problems: walk.problems.groups(),
+    existingDatasetId: store ? new ImportRepo(store).findDatasetByRoot(root) : null,
+  };
+}
+
+/**
+ * Reads the files of a walk. `known` gives the stored facts of already-imported images: a file
+ * whose size and mtime match is not read again and keeps its stored facts.
+ */
+async function readFiles(
+  root: string,
+  images: readonly string[],
+  masks: readonly string[],
+  known: ReadonlyMap<string, StoredSample>,
+  deps: ImportDeps,
+  progress: ReturnType<typeof progressSink>,
+): Promise<{ images: Map<string, FileOutcome>; masks: Map<string, FileOutcome>; reread: Set<string> }> {
+  const rels = [...images, ...masks];
+  const requests: FactRequest[] = rels.map((rel, i) => {
+    const k = i < images.length ? known.get(rel) : undefined;
+    return { path: join(root, rel), known: k && k.contentHash ? { size: k.fileSize, mtimeMs: k.mtimeMs } : undefined };
+  });
+  const out = { images: new Map<string, FileOutcome>(), masks: new Map<string, FileOutcome>(), reread: new Set<string>() };
+  const reader = (deps.makeReader ?? createDefaultReader)();
+  let done = 0;
+  try {
+    await readAll(reader, requests, async (index, raw) => {
+      const rel = rels[index]!;
+      const target = index < images.length ? out.images : out.masks;
+      let outcome: FileOutcome;
+      if (raw.status === 'error') {
+        outcome = { ok: false, problem: 'unreadable-file', detail: raw.code };
+      } else if (raw.status === 'unchanged') {
+        const k = known.get(rel)!;
+        outcome = { ok: true, facts: { size: k.fileSize, mtimeMs: k.mtimeMs, hash: k.contentHash, format: k.format, width: k.width, height: k.height } };
+      } else {
+        out.reread.add(rel);
+        const check = await checkImageBytes(raw.bytes);
+        outcome = check.ok
+          ? { ok: true, facts: { size: raw.size, mtimeMs: raw.mtimeMs, hash: raw.hash, format: check.format, width: check.width, height: check.height } satisfies ImageFacts }
+          : { ok: false, problem: check.problem, detail: check.detail };
+      }
+      target.set(rel, outcome);
+      progress('hashing', ++done, rels.length);
+    });
+  } finally {
+    await reader.close();
+  }
+  return out;
+}
+
+function storedLayout(walk: DatasetWalk, userMapping: FolderMapping, resolved: ReturnType<typeof defectFolders>): StoredLayout {
+  return {
+    version: 1,
+    scenarios: walk.scenarios.map((s) => ({ ...s })),
+    userMapping: { ...userMapping },
+    resolved: Object.fromEntries(resolved.map((f) => [mappingKey(f.scenario, f.folder), f.target ?? ''])),
+  };
+}
+
+/** Imports `root` as a new dataset; refuses while a defect folder is unmapped. */
+export async function importFolder(
+  store: Store,
+  input: { root: string; name?: string | undefined; mapping?: FolderMapping | undefined },
+  deps: ImportDeps = {},
+): Promise<ImportResult> {
+  const clock = deps.clock ?? (() => performance.now());
+  const started = clock();
+  const root = await checkRoot(input.root);
+  const repo = new ImportRepo(store);
+  const existing = repo.findDatasetByRoot(root);
+  if (existing !== null) throw new LabError(`${root} is already imported as dataset ${existing}: rescan it instead`, 'ConflictError');
+  const mapping = input.mapping ?? {};
+  const progress = progressSink(deps);
+  const walk = await walkOrFail(root, deps, progress);
+  validateMapping(walk, mapping);
+  const folders = defectFolders(walk, mapping);
+  const unmapped = folders.filter((f) => f.target === null);
+  if (unmapped.length > 0) throw unmappedError(unmapped);
+
+  const toRead = filesToRead(walk, folders);
+  const facts = await readFiles(root, toRead.images, toRead.masks, new Map(), deps, progress);
+  const plan = buildPlan(walk, folders, facts.images, facts.masks);
+  const name = input.name ?? (basename(root) || root);
+  const createdAt = store.nowIso();
+
+  const total = plan.rows.length;
+  const { datasetId, reportId, report } = store.transaction(() => {
+    const datasetId = repo.insertDataset({ name, root, kind: walk.kind, layout: storedLayout(walk, mapping, folders), scannedAt: createdAt });
+    repo.insertSamples(datasetId, plan.rows, (n) => {
+      deps.onRowWritten?.(n);
+      progress('writing', n, total);
+    });
+    const report: ImportReport = {
+      kind: 'import',
+      datasetId,
+      name,
+      root,
+      datasetKind: walk.kind,
+      createdAt,
+      seconds: (clock() - started) / 1000,
+      totals: plan.totals,
+      scenarios: plan.scenarios,
+      problems: plan.problems.groups(),
+      mapping: Object.fromEntries(folders.map((f) => [mappingKey(f.scenario, f.folder), f.target ?? SKIP])),
+      changes: null,
+    };
+    return { datasetId, reportId: repo.insertReport(datasetId, report), report };
+  });
+  progress('done', total, total, true);
+  return { datasetId, reportId, report };
+}
+
+function sameRow(a: ImportRow, b: ImportRow): boolean {
+  return (
+    a.scenario === b.scenario && a.split === b.split && a.label === b.label && a.maskRelPath === b.maskRelPath &&
+    a.width === b.width && a.height === b.height && a.format === b.format && a.fileSize === b.fileSize &&
+    a.mtimeMs === b.mtimeMs && a.contentHash === b.contentHash && a.sourceFolder === b.sourceFolder &&
+    a.issues.join(',') === b.issues.join(',')
+  );
+}
+
+/**
+ * Rescans an imported dataset: files whose size and mtime are unchanged are not read; the others
+ * are hashed (same hash: only touched). Only rows that differ are written, in one transaction,
+ * and existing rows keep their ids (annotations stay attached).
+ */
+export async function rescanDataset(
+  store: Store,
+  input: { datasetId: number; mapping?: FolderMapping | undefined },
+  deps: ImportDeps = {},
+): Promise<ImportResult> {
+  const clock = deps.clock ?? (() => performance.now());
+  const started = clock();
+  const repo = new ImportRepo(store);
+  const dataset = repo.getDataset(input.datasetId);
+  const root = await checkRoot(dataset.root).catch((error: Error) => {
+    throw new LabError(`cannot rescan dataset ${dataset.id}: ${error.message}`, 'ConflictError');
+  });
+  const progress = progressSink(deps);
+  const walk = await walkOrFail(root, deps, progress);
+  const userMapping = { ...(dataset.layout?.userMapping ?? {}) };
+  // Stored choices for folders that have gone are dropped; new input wins over stored.
+  const present = new Set(defectFolders(walk).map((f) => mappingKey(f.scenario, f.folder)));
+  for (const key of Object.keys(userMapping)) if (!present.has(key)) delete userMapping[key];
+  validateMapping(walk, input.mapping ?? {});
+  Object.assign(userMapping, input.mapping ?? {});
+  const folders = defectFolders(walk, userMapping);
+  const unmapped = folders.filter((f) => f.target === null);
+  if (unmapped.length > 0) throw unmappedError(unmapped);
+
+  const stored = repo.samples(dataset.id);
+  const byRel = new Map(stored.map((s) => [s.relPath, s]));
+  const toRead = filesToRead(walk, folders);
+  const facts = await readFiles(root, toRead.images, toRead.masks, byRel, deps, progress);
+  const plan = buildPlan(walk, folders, facts.images, facts.masks);
+
+  const changes: ImportChanges = { added: 0, removed: 0, modified: 0, touched: 0, unchanged: 0, relabelled: 0 };
+  const inserts: ImportRow[] = [];
+  const updates: StoredSample[] = [];
+  const keep = new Set<string>();
+  for (const row of plan.rows) {
+    keep.add(row.relPath);
+    const old = byRel.get(row.relPath);
+    if (!old) {
+      inserts.push(row);
+      changes.added++;
+      continue;
+    }
+    const fileChanged = facts.reread.has(row.relPath);
+    // A row registered without facts (a generated demo) gets them now: not a content change.
+    if (fileChanged && old.contentHash !== '' && old.contentHash !== row.contentHash) changes.modified++;
+    else if (fileChanged) changes.touched++;
+    else changes.unchanged++;
+    if (!sameRow(old, row)) {
+      updates.push({ ...row, id: old.id });
+      if (!fileChanged) changes.relabelled++;
+    }
+  }
+  const removed = stored.filter((s) => !keep.has(s.relPath));
+  changes.removed = removed.length;
+  const createdAt = store.nowIso();
+  const total = inserts.length + updates.length + removed.length;
+  const result = store.transaction(() => {
+    repo.deleteSamples(removed.map((s) => s.id));
+    let n = removed.length;
+    const tick = () => {
+      n++;
+      deps.onRowWritten?.(n);
+      progress('writing', n, total);
+    };
+    repo.updateSamples(updates, tick);
+    repo.insertSamples(dataset.id, inserts, tick);
+    repo.updateDatasetScan(dataset.id, walk.kind, storedLayout(walk, userMapping, folders), createdAt);
+    const report: ImportReport = {
+      kind: 'rescan',
+      datasetId: dataset.id,
+      name: dataset.name,
+      root,
+      datasetKind: walk.kind,
+      createdAt,
+      seconds: (clock() - started) / 1000,
+      totals: plan.totals,
+      scenarios: plan.scenarios,
+      problems: plan.problems.groups(),
+      mapping: Object.fromEntries(folders.map((f) => [mappingKey(f.scenario, f.folder), f.target ?? SKIP])),
+      changes,
+    };
+    return { datasetId: dataset.id, reportId: repo.insertReport(dataset.id, report), report };
+  });
+  progress('done', total, total, true);
+  return result;
+}
