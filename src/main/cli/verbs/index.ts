@@ -1,7 +1,9 @@
 import type { VerbSpec } from '../verb';
 import { demoVerb } from './demo';
+import { evaluateVerb } from './evaluate';
+import { importVerb } from './import';
 import { serveVerb } from './serve';
 import { weightsVerb } from './weights';
 
 /** Every CLI verb, in the order --help lists them. */
-export const VERBS: VerbSpec[] = [serveVerb, demoVerb, weightsVerb];
+export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, evaluateVerb];

@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""Reference features from torchvision for the parity tests of our TypeScript backbones.
+
+Builds torchvision's model (resnet18 / wide_resnet50_2) with the given .safetensors weights
+(strict load: every tensor name and shape must match torchvision's), runs one image through it
+in eval mode and writes the requested layers' outputs (NCHW float32) as <out>/<layer>.npy plus
+<out>/features.json ({layer: {shape, file, max_abs}}).
+
+The image is a .png (RGB, 8 bit) or a .npy array [H, W, 3] (uint8 0..255 or float 0..1); it is
+scaled to [0, 1] and normalised with the ImageNet mean/std, as the TypeScript side does.
+
+With --bench N it instead times N forward passes of a batch (random input of --size) and prints
+one JSON line {"images_per_s": ...} (bench/features.ts uses it), on --threads CPU threads.
+
+Runs with Debian's python3-torch (scripts/install-torch.sh). No third-party safetensors package is
+needed: the format is read here with json + numpy.
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+
+try:
+    import torch
+    import torchvision
+except ImportError as exc:  # pragma: no cover - reported to the caller, who tells the user what to do
+    sys.stderr.write(f"backbone.py: PyTorch is not installed for {sys.executable} ({exc}); run scripts/install-torch.sh\n")
+    sys.exit(3)
+
+LAYERS = ("layer1", "layer2", "layer3", "layer4")
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
+
+
+def read_safetensors(path):
+    """Returns {name: torch.Tensor}; BF16 is widened to float32 by bit shifting."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    base = 8 + n
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        buf = raw[base + b : base + e]
+        shape = info["shape"]
+        if info["dtype"] == "BF16":
+            arr = (np.frombuffer(buf, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        else:
+            arr = np.frombuffer(buf, dtype=np.dtype(DTYPES[info["dtype"]]).newbyteorder("<"))
+        arr = arr.reshape(shape).copy()
+        if arr.dtype == np.float16:
+            arr = arr.astype(np.float32)
+        out[name] = torch.from_numpy(arr)
+    return out
+
+
+def build(arch, weights):
+    model = getattr(torchvision.models, arch)(weights=None)
+    if weights:
+        state = read_safetensors(weights)
+        model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def load_image(path):
+    if path.endswith(".npy"):
+        img = np.load(path)
+    else:
+        from PIL import Image
+
+        img = np.asarray(Image.open(path).convert("RGB"))
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise SystemExit(f"backbone.py: {path}: expected an [H, W, 3] image, got shape {img.shape}")
+    img = img.astype(np.float32) / 255.0 if img.dtype == np.uint8 else img.astype(np.float32)
+    x = (img - MEAN) / STD
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None]))
+
+
+def features(model, x, layers):
+    """Runs the stem and layer1..N; returns {layer: NCHW tensor} for the requested ones."""
+    out = {}
+    deepest = max(LAYERS.index(l) for l in layers)
+    h = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+    for i in range(deepest + 1):
+        h = getattr(model, LAYERS[i])(h)
+        if LAYERS[i] in layers:
+            out[LAYERS[i]] = h
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--arch", required=True, choices=["resnet18", "wide_resnet50_2"])
+    ap.add_argument("--weights", help=".safetensors with torch names (omit for torchvision's random init)")
+    ap.add_argument("--image", help=".png or .npy [H, W, 3]")
+    ap.add_argument("--layers", default="layer1,layer2,layer3,layer4")
+    ap.add_argument("--out", help="folder for <layer>.npy and features.json")
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
+    ap.add_argument("--bench", type=int, default=0, help="time N forward passes instead")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--size", type=int, default=224)
+    args = ap.parse_args()
+
+    layers = [l.strip() for l in args.layers.split(",") if l.strip()]
+    for l in layers:
+        if l not in LAYERS:
+            raise SystemExit(f"backbone.py: unknown layer {l!r}; layers are {', '.join(LAYERS)}")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    model = build(args.arch, args.weights)
+
+    with torch.no_grad():
+        if args.bench > 0:
+            torch.manual_seed(0)
+            x = torch.rand(args.batch, 3, args.size, args.size)
+            features(model, x, layers)  # warm-up
+            start = time.perf_counter()
+            for _ in range(args.bench):
+                features(model, x, layers)
+            seconds = time.perf_counter() - start
+            print(json.dumps({"images_per_s": args.bench * args.batch / seconds, "threads": torch.get_num_threads(), "torch": torch.__version__}))
+            return
+        if not args.image or not args.out:
+            raise SystemExit("backbone.py: --image and --out are required (or --bench N)")
+        feats = features(model, load_image(args.image), layers)
+
+    os.makedirs(args.out, exist_ok=True)
+    summary = {}
+    for name, t in feats.items():
+        arr = t.numpy().astype(np.float32)
+        np.save(os.path.join(args.out, f"{name}.npy"), arr)
+        summary[name] = {"shape": list(arr.shape), "file": f"{name}.npy", "max_abs": float(np.abs(arr).max())}
+    with open(os.path.join(args.out, "features.json"), "w") as f:
+        json.dump({"arch": args.arch, "torch": torch.__version__, "torchvision": torchvision.__version__, "layers": summary}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
