@@ -7,7 +7,8 @@ export default defineConfig({
     plugins: [externalizeDepsPlugin()],
     build: {
       rollupOptions: {
-        input: { index: resolve(__dirname, 'src/main/electron/index.ts') },
+        // job-worker: the entry of job processes (Electron's utilityProcess forks out/main/job-worker.js).
+        input: { index: resolve(__dirname, 'src/main/electron/index.ts'), 'job-worker': resolve(__dirname, 'src/main/core/jobs/worker-main.ts') },
       },
     },
   },

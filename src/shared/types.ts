@@ -122,4 +122,9 @@ export interface RunDetail extends RunInfo {
   config: unknown;
   datasetRoot: string | null;
   metrics: RunMetricInfo[];
+  startedAt: string | null;
+  /** What the backend ran on (CPU model, wasm threads, GPU); null until a job reports it. */
+  device: string | null;
+  /** The job kind that made this run (src/main/core/jobs); null for external runs. */
+  jobKind: string | null;
 }

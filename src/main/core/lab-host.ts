@@ -24,6 +24,7 @@ import { datasetHandlers } from './handlers/datasets';
 import { importHandlers } from './handlers/import';
 import { libraryHandlers } from './handlers/library';
 import { runHandlers } from './handlers/runs';
+import type { JobsOptions } from './jobs/runner';
 
 export interface LabHostOptions {
   door: Door;
@@ -40,6 +41,8 @@ export interface LabHostOptions {
   /** Makes the demo dataset; tests pass a small fake. */
   generateDemo?: DemoGenerator;
   now?: () => Date;
+  /** How job processes start (Electron passes its utilityProcess spawner) and which kinds exist. */
+  jobs?: JobsOptions;
 }
 
 
@@ -95,7 +98,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
   }
 
   async function openWorkspace(dir: string, create = false): Promise<WorkspaceInfo> {
-    return exclusive('open a workspace', async () => switchTo(await createLab(dir, { create, ...(options.now ? { now: options.now } : {}) })));
+    return exclusive('open a workspace', async () => switchTo(await createLab(dir, { create, ...(options.now ? { now: options.now } : {}), jobs: { recoverOnOpen: true, ...options.jobs, emit } })));
   }
 
   async function pickDemoDir(): Promise<string> {
@@ -153,7 +156,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
         }
         let next: Lab | null = null;
         try {
-          next = await createLab(target, { create: true, ...(options.now ? { now: options.now } : {}) });
+          next = await createLab(target, { create: true, ...(options.now ? { now: options.now } : {}), jobs: { recoverOnOpen: true, ...options.jobs, emit } });
           const datasetRoot = join(next.dir, 'datasets', 'miad-mini');
           await mkdir(datasetRoot, { recursive: true });
           const made = await generateDemo(datasetRoot, demo ?? {}, (p) => emit('workspaces:demoProgress', p));

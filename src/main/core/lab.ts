@@ -9,11 +9,14 @@ import type { Store, StoreOptions } from './store/store';
 import { openWorkspace, workspaceInfo, type Workspace } from './workspace/workspace';
 import { resolveConfined } from './fs-util';
 import type { NewSample } from './store/store';
+import { JobRunner, type JobEventSink, type JobsOptions } from './jobs/runner';
 
 export interface Lab {
   readonly dir: string;
   /** The workspace database; domain modules reach their tables through store/*-repo.ts. */
   readonly store: Store;
+  /** The workspace's job runner: runs jobs in their own processes (jobs/runner.ts). */
+  readonly jobs: JobRunner;
   info(): WorkspaceInfo;
   listDatasets(): CallResult<'datasets:list'>;
   datasetSummary(input: CallParsedInput<'datasets:summary'>): CallResult<'datasets:summary'>;
@@ -27,14 +30,18 @@ export interface Lab {
 
 export interface CreateLabOptions extends StoreOptions {
   create?: boolean;
+  /** How jobs are spawned, and where their events go (the host's emit). */
+  jobs?: JobsOptions & { emit?: JobEventSink };
 }
 
 export async function createLab(workspaceDir: string, options: CreateLabOptions = {}): Promise<Lab> {
   const ws: Workspace = await openWorkspace(workspaceDir, options);
   const { store } = ws;
+  const jobs = new JobRunner({ ...options.jobs, store, workspaceDir: ws.dir, emit: options.jobs?.emit ?? (() => undefined) });
   const lab: Lab = {
     dir: ws.dir,
     store,
+    jobs,
     info: () => workspaceInfo(ws),
     listDatasets: () => store.listDatasets(),
     datasetSummary: ({ datasetId }) => ({ dataset: store.getDataset(datasetId), scenarios: store.scenarioCounts(datasetId) }),
@@ -45,7 +52,12 @@ export async function createLab(workspaceDir: string, options: CreateLabOptions 
     addDataset: (dataset, samples) => store.addDataset(dataset, samples),
     allowedRoots: () => [ws.dir, ...store.datasetRoots()],
     resolveAllowedFile: (path) => resolveConfined(path, lab.allowedRoots()),
-    close: () => store.close(),
+    close: () => {
+      jobs.close();
+      store.close();
+    },
   };
+  // Runs a killed app left behind are settled (and checkpointed ones resumed) as the workspace opens.
+  if (options.jobs?.recoverOnOpen) jobs.recover();
   return lab;
 }

@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLabHost } from '../core/lab-host';
 import { configureSqlite } from '../core/store/store';
+import { utilityProcess } from 'electron';
 import { startDesktopApp } from './app';
+import { electronJobSpawner } from './jobs';
 import { mainDirOf } from './app-url';
 
 const mainDir = mainDirOf(import.meta.url);
@@ -17,6 +19,7 @@ const electronSqlite = join(mainDir, '../../node_modules/.miad-electron/better-s
 configureSqlite({ nativeBinding: existsSync(electronSqlite) ? electronSqlite : undefined });
 
 startDesktopApp({
-  createHost: (options) => createLabHost(options),
+  // Jobs run in utility processes of the bundled worker entry (electron.vite.config.ts: job-worker).
+  createHost: (options) => createLabHost({ ...options, jobs: { spawnWorker: electronJobSpawner(utilityProcess, join(mainDir, 'job-worker.js')) } }),
   mainDir,
 });

@@ -1,10 +1,19 @@
-/** Handlers of the `runs:*` calls. */
-import { getRun, listRuns } from '../store/runs-repo';
+/** Handlers of the `runs:*` calls: the stored runs, and jobs through the open workspace's runner. */
+import { getRun, getSeries, listRuns } from '../store/runs-repo';
 import type { DomainHandlers, HandlerContext } from './types';
 
 export function runHandlers(ctx: HandlerContext): DomainHandlers<'runs'> {
   return {
     'runs:list': async () => listRuns(ctx.requireLab().store),
     'runs:get': async ({ runId }) => getRun(ctx.requireLab().store, runId),
+    'runs:kinds': async () => ctx.requireLab().jobs.listKinds(),
+    'runs:start': async (input) => ctx.requireLab().jobs.start(input),
+    'runs:cancel': async ({ runId }) => ctx.requireLab().jobs.cancel(runId),
+    'runs:resume': async ({ runId }) => ctx.requireLab().jobs.resume(runId),
+    'runs:series': async ({ runId }) => {
+      const store = ctx.requireLab().store;
+      getRun(store, runId);
+      return getSeries(store, runId);
+    },
   };
 }

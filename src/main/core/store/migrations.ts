@@ -125,6 +125,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_by_status ON runs (status, created_at);
     `,
   },
+  {
+    version: 4,
+    description: 'jobs: the job kind that produced a run, the backend it asked for, the process that owns it',
+    sql: `
+      ALTER TABLE runs ADD COLUMN job_kind TEXT;               -- jobs registry name; NULL for external runs
+      ALTER TABLE runs ADD COLUMN requested_backend TEXT;      -- a forced tfjs backend; NULL: the best available
+      ALTER TABLE runs ADD COLUMN owner_pid INTEGER;           -- the main process that runs it: a live one keeps its runs at startup
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,6 +1,8 @@
 /**
  * Runs in the workspace database (schema v3): the run row, its metrics per scope, its curves,
  * its per-image predictions. A run and everything under it is written in one transaction.
+ * Job runs (jobs/runner.ts) are created queued and move through their statuses here; the main
+ * process is the only writer, whatever the job process reports.
  */
 import { LabError } from '../../../shared/errors';
 import type { RunDetail, RunInfo, RunMetricInfo, RunStatus } from '../../../shared/types';
@@ -52,9 +54,12 @@ interface RunRow {
   status: RunStatus;
   error: string | null;
   created_at: string;
+  started_at: string | null;
   finished_at: string | null;
   tags: string;
   notes: string;
+  device: string | null;
+  job_kind: string | null;
 }
 
 /** Inserts a run with its metrics, curves and predictions; returns its id. */
@@ -135,5 +140,131 @@ export function getRun(store: Store, id: number): RunDetail {
       .prepare('SELECT scenario, defect_type, metric, value, threshold FROM run_metrics WHERE run_id = ? ORDER BY scenario, defect_type, metric')
       .all(id) as { scenario: string; defect_type: string; metric: string; value: number | null; threshold: number | null }[]
   ).map((m) => ({ scenario: m.scenario, defectType: m.defect_type, metric: m.metric, value: m.value, threshold: m.threshold }));
-  return { ...toRunInfo(row), config: JSON.parse(row.config) as unknown, datasetRoot: row.dataset_root, metrics };
+  return {
+    ...toRunInfo(row),
+    config: JSON.parse(row.config) as unknown,
+    datasetRoot: row.dataset_root,
+    metrics,
+    startedAt: row.started_at,
+    device: row.device,
+    jobKind: row.job_kind,
+  };
+}
+
+/** A run made by a job: created queued; the runner moves it on. */
+export interface NewJobRun {
+  name: string;
+  jobKind: string;
+  method: string;
+  scenarios: string[];
+  datasetId: number | null;
+  datasetRoot: string | null;
+  config: unknown;
+  weights: string | null;
+  randomInit: boolean;
+  requestedBackend: string | null;
+  /** The main process whose queue holds it. */
+  ownerPid?: number;
+}
+
+export function insertJobRun(store: Store, run: NewJobRun): number {
+  const result = store.connection
+    .prepare(
+      `INSERT INTO runs (name, kind, method, scenarios, dataset_id, dataset_root, config, weights, random_init, status, created_at, job_kind, requested_backend, owner_pid)
+       VALUES (@name, 'internal', @method, @scenarios, @datasetId, @datasetRoot, @config, @weights, @randomInit, 'queued', @createdAt, @jobKind, @requestedBackend, @ownerPid)`,
+    )
+    .run({
+      name: run.name,
+      method: run.method,
+      scenarios: JSON.stringify(run.scenarios),
+      datasetId: run.datasetId,
+      datasetRoot: run.datasetRoot,
+      config: JSON.stringify(run.config ?? {}),
+      weights: run.weights,
+      randomInit: run.randomInit ? 1 : 0,
+      createdAt: store.nowIso(),
+      jobKind: run.jobKind,
+      requestedBackend: run.requestedBackend,
+      ownerPid: run.ownerPid ?? process.pid,
+    });
+  return Number(result.lastInsertRowid);
+}
+
+/** What the runner needs to (re)start a job run. */
+export interface JobRunRow {
+  id: number;
+  status: RunStatus;
+  jobKind: string | null;
+  config: unknown;
+  requestedBackend: string | null;
+}
+
+export function getJobRun(store: Store, id: number): JobRunRow {
+  const row = store.connection.prepare('SELECT id, status, job_kind, config, requested_backend FROM runs WHERE id = ?').get(id) as
+    | { id: number; status: RunStatus; job_kind: string | null; config: string; requested_backend: string | null }
+    | undefined;
+  if (!row) throw new LabError(`no run with id ${id} in this workspace`, 'NotFoundError');
+  return { id: row.id, status: row.status, jobKind: row.job_kind, config: JSON.parse(row.config) as unknown, requestedBackend: row.requested_backend };
+}
+
+/** Ids of the job runs in one status, oldest first, with the main process that ran them last. */
+export function jobRunIds(store: Store, status: RunStatus): number[] {
+  return jobRunOwners(store, status).map((r) => r.id);
+}
+
+export function jobRunOwners(store: Store, status: RunStatus): { id: number; ownerPid: number | null }[] {
+  return (store.connection.prepare('SELECT id, owner_pid FROM runs WHERE status = ? AND job_kind IS NOT NULL ORDER BY id').all(status) as { id: number; owner_pid: number | null }[]).map((r) => ({
+    id: r.id,
+    ownerPid: r.owner_pid,
+  }));
+}
+
+/**
+ * Moves a run to `status`. `running` stamps started_at; the end states stamp finished_at;
+ * `queued` clears the end stamp (a resumed run). `queued` and `running` also stamp the main
+ * process that now holds the run (`ownerPid`), so another process opening the workspace leaves it
+ * alone while that process lives. Returns the run as it now is.
+ */
+export function setRunStatus(store: Store, id: number, status: RunStatus, error: string | null = null, ownerPid: number = process.pid): RunInfo {
+  const now = store.nowIso();
+  const ended = status === 'done' || status === 'failed' || status === 'cancelled';
+  store.connection
+    .prepare(
+      `UPDATE runs SET status = @status, error = @error,
+         started_at = CASE WHEN @status = 'running' THEN @now ELSE started_at END,
+         finished_at = CASE WHEN @ended = 1 THEN @now ELSE NULL END,
+         owner_pid = CASE WHEN @status IN ('queued', 'running') THEN @ownerPid ELSE owner_pid END
+       WHERE id = @id`,
+    )
+    .run({ id, status, error, now, ended: ended ? 1 : 0, ownerPid });
+  return getRun(store, id);
+}
+
+export function setRunBackend(store: Store, id: number, backend: string, device: string): void {
+  store.connection.prepare('UPDATE runs SET backend = ?, device = ? WHERE id = ?').run(backend, device, id);
+}
+
+/** Stores curve points; a resumed job that redoes a step replaces the point. */
+export function upsertSeries(store: Store, id: number, points: readonly { name: string; step: number; value: number }[]): void {
+  const stmt = store.connection.prepare('INSERT OR REPLACE INTO run_series (run_id, series, step, value) VALUES (?, ?, ?, ?)');
+  store.transaction(() => {
+    for (const p of points) stmt.run(id, p.name, p.step, p.value);
+  });
+}
+
+export function getSeries(store: Store, id: number): Record<string, { step: number; value: number }[]> {
+  const rows = store.connection.prepare('SELECT series, step, value FROM run_series WHERE run_id = ? ORDER BY series, step').all(id) as { series: string; step: number; value: number }[];
+  const out: Record<string, { step: number; value: number }[]> = {};
+  for (const r of rows) (out[r.series] ??= []).push({ step: r.step, value: r.value });
+  return out;
+}
+
+/** Marks a job run done and stores its metrics, in one transaction. */
+export function finishRun(store: Store, id: number, metrics: readonly RunMetricInfo[]): RunInfo {
+  const insert = store.connection.prepare('INSERT OR REPLACE INTO run_metrics (run_id, scenario, defect_type, metric, value, threshold) VALUES (?, ?, ?, ?, ?, ?)');
+  store.transaction(() => {
+    for (const m of metrics) insert.run(id, m.scenario, m.defectType, m.metric, finiteOrNull(m.value), finiteOrNull(m.threshold));
+    setRunStatus(store, id, 'done');
+  });
+  return getRun(store, id);
 }

@@ -1,0 +1,72 @@
+/** A lab host whose jobs run in real forked processes of the test worker, and ways to wait on its events. */
+import { fileURLToPath } from 'node:url';
+import { createLabHost } from '../../src/main/core/lab-host';
+import { getRun } from '../../src/main/core/store/runs-repo';
+import { PRODUCT_KINDS } from '../../src/main/core/jobs/registry';
+import { nodeSpawner, type SpawnWorker, type WorkerHandle } from '../../src/main/core/jobs/spawn';
+import type { EventName } from '../../src/shared/contract';
+import type { RunInfo, RunStatus } from '../../src/shared/types';
+import { TEST_KINDS } from './fixtures/test-kinds';
+
+export const TEST_WORKER = fileURLToPath(new URL('./fixtures/test-worker.ts', import.meta.url));
+export const KINDS = { ...PRODUCT_KINDS, ...TEST_KINDS };
+
+export interface Recorded {
+  event: EventName;
+  payload: unknown;
+}
+
+/** Wraps a spawner and keeps every handle it made, so a test can reach a worker's pid. */
+export function recordingSpawner(inner: SpawnWorker): { spawn: SpawnWorker; handles: Map<number, WorkerHandle> } {
+  const handles = new Map<number, WorkerHandle>();
+  return {
+    handles,
+    spawn: (request) => {
+      const handle = inner(request);
+      handles.set(request.runId, handle);
+      return handle;
+    },
+  };
+}
+
+export async function jobHost(dir: string, configDir: string, options: { spawn?: SpawnWorker; maxOldSpaceSizeMb?: number } = {}) {
+  const recorder = recordingSpawner(options.spawn ?? nodeSpawner({ entry: TEST_WORKER, ...(options.maxOldSpaceSizeMb ? { maxOldSpaceSizeMb: options.maxOldSpaceSizeMb } : {}) }));
+  const host = createLabHost({
+    door: 'server',
+    configDir,
+    defaultWorkspacesDir: configDir,
+    version: '0.0.0-test',
+    jobs: { kinds: KINDS, spawnWorker: recorder.spawn, cancelGraceMs: 1500, concurrency: 4 },
+  });
+  const events: Recorded[] = [];
+  const waiters: { test: (r: Recorded) => boolean; resolve: (r: Recorded) => void }[] = [];
+  host.onEvent((event, payload) => {
+    const r = { event, payload };
+    events.push(r);
+    for (const w of [...waiters]) {
+      if (w.test(r)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(r);
+      }
+    }
+  });
+  await host.openWorkspace(dir, true);
+
+  /** Resolves with the first event (already seen or future) that passes `test`. */
+  const waitFor = (test: (r: Recorded) => boolean, what = 'an event'): Promise<Recorded> => {
+    const seen = events.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 30_000);
+      waiters.push({ test, resolve: (r) => (clearTimeout(timer), resolve(r)) });
+    });
+  };
+  const waitForStatus = async (runId: number, statuses: RunStatus[]): Promise<RunInfo> => {
+    const now = getRun(host.currentLab()!.store, runId);
+    if (statuses.includes(now.status)) return now;
+    const r = await waitFor((e) => e.event === 'runs:changed' && (e.payload as { run: RunInfo }).run.id === runId && statuses.includes((e.payload as { run: RunInfo }).run.status), `run ${runId} to be ${statuses.join('/')}`);
+    return (r.payload as { run: RunInfo }).run;
+  };
+  const start = async (kind: string, config: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => (await host.invoke('runs:start', { kind, config, ...extra })) as RunInfo;
+  return { host, events, waitFor, waitForStatus, start, handles: recorder.handles, lab: () => host.currentLab()! };
+}
