@@ -1,8 +1,8 @@
 /**
- * The areas of the left navigation. Only areas that work are listed: later issues add Library,
+ * The areas of the left navigation. Only areas that work are listed: later issues add
  * Annotate, Experiments and Compare here, never as disabled placeholders.
  */
-export type AreaId = 'overview';
+export type AreaId = 'overview' | 'library';
 
 export interface Area {
   id: AreaId;
@@ -16,5 +16,10 @@ export const AREAS: readonly Area[] = [
     id: 'overview',
     label: 'Overview',
     icon: 'M4 4h7v7H4zM13 4h7v4h-7zM13 10h7v10h-7zM4 13h7v7H4z',
+  },
+  {
+    id: 'library',
+    label: 'Library',
+    icon: 'M3 3h5v5H3zM9.5 3h5v5h-5zM16 3h5v5h-5zM3 9.5h5v5H3zM9.5 9.5h5v5h-5zM16 9.5h5v5h-5zM3 16h5v5H3zM9.5 16h5v5h-5zM16 16h5v5h-5z',
   },
 ];

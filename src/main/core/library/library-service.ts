@@ -1,0 +1,130 @@
+/**
+ * The Library of one open workspace: the `library:*` calls over the store. It keeps the
+ * in-memory index (library-index.ts) and rebuilds it when the store's data version moves, so
+ * writers (import, labelling) never have to notify it; and it owns the thumbnail cache.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LibraryFacets, LibraryFilter, LibraryPage, LibrarySampleDetail, LibrarySelection, LibrarySort, ThumbnailItem } from '../../../shared/calls/library';
+import { LabError } from '../../../shared/errors';
+import type { LibraryRepo } from '../store/library-repo';
+import { LibraryIndex } from './library-index';
+import { ThumbnailCache, type ThumbnailCacheOptions } from './thumbnails';
+
+export interface LibraryServiceOptions {
+  repo: LibraryRepo;
+  /** The workspace's thumbs folder. */
+  thumbsDir: string;
+  thumbnails?: Omit<ThumbnailCacheOptions, 'dir'>;
+}
+
+export class LibraryService {
+  private readonly repo: LibraryRepo;
+  private readonly thumbs: ThumbnailCache;
+  private index: LibraryIndex | null = null;
+  private indexVersion = '';
+
+  constructor(options: LibraryServiceOptions) {
+    this.repo = options.repo;
+    this.thumbs = new ThumbnailCache({ dir: options.thumbsDir, ...options.thumbnails });
+  }
+
+  /** The index for the store as it is now; rebuilt (one scan) after any committed write. */
+  current(): LibraryIndex {
+    const version = this.repo.dataVersion();
+    if (this.index === null || version !== this.indexVersion) {
+      this.index = new LibraryIndex(this.repo.scanColumns());
+      this.indexVersion = version;
+    }
+    return this.index;
+  }
+
+  query(filter: LibraryFilter, sort: LibrarySort, offset: number, limit: number): LibraryPage {
+    const { total, rows } = this.current().page(filter, sort, offset, limit);
+    return { total, offset, rows };
+  }
+
+  facets(filter: LibraryFilter): LibraryFacets {
+    return this.current().facets(filter);
+  }
+
+  selection(selection: LibrarySelection, sort: LibrarySort, offset: number, limit: number): { total: number; ids: number[] } {
+    const ids = this.current().selectionIds(selection, sort);
+    return { total: ids.length, ids: ids.slice(offset, offset + limit) };
+  }
+
+  /**
+   * Everything the viewer shows about one sample. File size and hash come from the store when
+   * the importer recorded them, else from the file now (demo workspaces record neither).
+   */
+  async sample(id: number): Promise<LibrarySampleDetail> {
+    const row = this.repo.detail(id);
+    if (!row) throw new LabError(`no sample with id ${id} in this workspace`, 'NotFoundError');
+    const base = this.current().rowById(id);
+    const path = join(row.root, row.rel_path);
+    let fileSize = row.file_size;
+    let mtimeMs = row.mtime_ms;
+    let contentHash = row.content_hash;
+    let hashSource: LibrarySampleDetail['hashSource'] = contentHash ? 'store' : null;
+    let fileError: string | null = null;
+    try {
+      if (fileSize === null || mtimeMs === null) {
+        const info = await stat(path);
+        fileSize ??= info.size;
+        mtimeMs ??= Math.trunc(info.mtimeMs);
+      }
+      if (contentHash === null) {
+        contentHash = await sha256File(path);
+        hashSource = 'computed';
+      }
+    } catch (error) {
+      fileError = `cannot read the image: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+    }
+    return {
+      id: row.id,
+      datasetId: row.dataset_id,
+      datasetName: row.dataset_name,
+      scenario: row.scenario,
+      split: row.split,
+      label: row.label,
+      relPath: row.rel_path,
+      hasMask: row.mask_rel_path !== null,
+      problems: base?.problems ?? [],
+      width: row.width,
+      height: row.height,
+      path,
+      maskPath: row.mask_rel_path ? join(row.root, row.mask_rel_path) : null,
+      maskRelPath: row.mask_rel_path,
+      format: row.format,
+      fileSize,
+      mtimeMs,
+      contentHash,
+      hashSource,
+      sourceFolder: row.source_folder,
+      fileError,
+    };
+  }
+
+  /** Thumbnails of the given ids, in that order; an unknown id gets an error item. */
+  async thumbnails(ids: readonly number[]): Promise<ThumbnailItem[]> {
+    const byId = new Map(this.repo.thumbSources(ids).map((r) => [r.id, r]));
+    const known = [...new Set(ids)].flatMap((id) => {
+      const r = byId.get(id);
+      return r ? [{ id, path: join(r.root, r.rel_path), contentHash: r.content_hash, fileSize: r.file_size, mtimeMs: r.mtime_ms }] : [];
+    });
+    const made = new Map((await this.thumbs.get(known)).map((item) => [item.id, item]));
+    return ids.map((id) => made.get(id) ?? { id, path: null, error: `no sample with id ${id} in this workspace` });
+  }
+}
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}

@@ -1,0 +1,160 @@
+/**
+ * SQL of the Library view (issue 3). It only reads: one compact scan of the columns the facets
+ * and sorts need (the in-memory index of library/library-index.ts is built from it), sample
+ * details, and what the thumbnailer needs to find a file. The data version lets the index know
+ * when to rebuild without the writers having to tell it.
+ */
+import type { Store } from './store';
+
+/**
+ * Every sample's browsing columns, column-wise and aligned by position (the library index's
+ * input). `problems` holds the raw `issues` JSON or null; `fileSize` is null when unknown.
+ */
+export interface LibraryColumns {
+  ids: number[];
+  datasetIds: number[];
+  scenarios: string[];
+  /** 0 train, 1 test. */
+  splits: number[];
+  labels: string[];
+  relPaths: string[];
+  hasMask: number[];
+  issues: (string | null)[];
+  fileSizes: (number | null)[];
+  widths: number[];
+  heights: number[];
+}
+
+/** Separator of text columns in the packed scan: ASCII unit separator, absent from real paths. */
+const US = '\x1f';
+
+export interface SampleDetailRow {
+  id: number;
+  dataset_id: number;
+  dataset_name: string;
+  root: string;
+  scenario: string;
+  split: 'train' | 'test';
+  label: string;
+  rel_path: string;
+  mask_rel_path: string | null;
+  width: number;
+  height: number;
+  format: string | null;
+  file_size: number | null;
+  mtime_ms: number | null;
+  content_hash: string | null;
+  issues: string | null;
+  source_folder: string | null;
+}
+
+export interface ThumbSourceRow {
+  id: number;
+  root: string;
+  rel_path: string;
+  content_hash: string | null;
+  file_size: number | null;
+  mtime_ms: number | null;
+}
+
+export class LibraryRepo {
+  constructor(private readonly store: Store) {}
+
+  /**
+   * Changes whenever any connection committed a write: `data_version` moves on other
+   * connections' commits, `total_changes()` on this connection's own. Costs microseconds.
+   */
+  dataVersion(): string {
+    const db = this.store.connection;
+    const dv = db.pragma('data_version', { simple: true }) as number;
+    const own = (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    return `${dv}:${own}`;
+  }
+
+  /**
+   * Every sample's browsing columns in one row of group_concat strings. better-sqlite3 costs
+   * about a microsecond per value it hands to JavaScript, so 105,000 rows × 11 columns as row
+   * objects take most of a second; eleven long strings split in JavaScript take a fraction of
+   * that. The aggregates of one SELECT see the rows in the same order, so the columns stay
+   * aligned whatever order SQLite scans in. A text value containing the separator would
+   * misalign them: the lengths are checked and the row-by-row scan is the fallback.
+   */
+  scanColumns(): LibraryColumns {
+    const packed = this.store.connection
+      .prepare(
+        `SELECT COUNT(*) AS n, group_concat(id, ',') AS ids, group_concat(dataset_id, ',') AS ds, group_concat(scenario, char(31)) AS sc,
+                group_concat(split = 'test', '') AS sp, group_concat(label, char(31)) AS lb, group_concat(rel_path, char(31)) AS rp,
+                group_concat(mask_rel_path IS NOT NULL, '') AS mk, group_concat(ifnull(issues, ''), char(31)) AS iss,
+                group_concat(ifnull(file_size, ''), ',') AS fs, group_concat(width, ',') AS w, group_concat(height, ',') AS h
+         FROM samples`,
+      )
+      .get() as Record<'ids' | 'ds' | 'sc' | 'sp' | 'lb' | 'rp' | 'mk' | 'iss' | 'fs' | 'w' | 'h', string | null> & { n: number };
+    const n = packed.n;
+    if (n === 0) return { ids: [], datasetIds: [], scenarios: [], splits: [], labels: [], relPaths: [], hasMask: [], issues: [], fileSizes: [], widths: [], heights: [] };
+    const nums = (s: string | null) => (s ?? '').split(',').map(Number);
+    const texts = (s: string | null) => (s ?? '').split(US);
+    const digits = (s: string | null) => Array.from(s ?? '', (c) => (c === '1' ? 1 : 0));
+    const columns: LibraryColumns = {
+      ids: nums(packed.ids),
+      datasetIds: nums(packed.ds),
+      scenarios: texts(packed.sc),
+      splits: digits(packed.sp),
+      labels: texts(packed.lb),
+      relPaths: texts(packed.rp),
+      hasMask: digits(packed.mk),
+      issues: texts(packed.iss).map((v) => (v === '' ? null : v)),
+      fileSizes: (packed.fs ?? '').split(',').map((v) => (v === '' ? null : Number(v))),
+      widths: nums(packed.w),
+      heights: nums(packed.h),
+    };
+    const aligned = Object.values(columns).every((c: unknown[]) => c.length === n);
+    return aligned ? columns : this.scanRows();
+  }
+
+  /** The same columns read row by row: slower, but exact for any text. */
+  scanRows(): LibraryColumns {
+    const rows = this.store.connection
+      .prepare(
+        `SELECT id, dataset_id, scenario, split = 'test', label, rel_path, mask_rel_path IS NOT NULL, issues, file_size, width, height
+         FROM samples ORDER BY id`,
+      )
+      .raw(true)
+      .all() as [number, number, string, number, string, string, number, string | null, number | null, number, number][];
+    return {
+      ids: rows.map((r) => r[0]),
+      datasetIds: rows.map((r) => r[1]),
+      scenarios: rows.map((r) => r[2]),
+      splits: rows.map((r) => r[3]),
+      labels: rows.map((r) => r[4]),
+      relPaths: rows.map((r) => r[5]),
+      hasMask: rows.map((r) => r[6]),
+      issues: rows.map((r) => r[7]),
+      fileSizes: rows.map((r) => r[8]),
+      widths: rows.map((r) => r[9]),
+      heights: rows.map((r) => r[10]),
+    };
+  }
+
+  detail(id: number): SampleDetailRow | null {
+    const row = this.store.connection
+      .prepare(
+        `SELECT s.id, s.dataset_id, d.name AS dataset_name, d.root, s.scenario, s.split, s.label, s.rel_path, s.mask_rel_path,
+                s.width, s.height, s.format, s.file_size, s.mtime_ms, s.content_hash, s.issues, s.source_folder
+         FROM samples s JOIN datasets d ON d.id = s.dataset_id WHERE s.id = ?`,
+      )
+      .get(id) as SampleDetailRow | undefined;
+    return row ?? null;
+  }
+
+  /** Rows for the thumbnailer, in no particular order; ids that do not exist are left out. */
+  thumbSources(ids: readonly number[]): ThumbSourceRow[] {
+    if (ids.length === 0) return [];
+    // json_each keeps it one statement for any list length (SQLite caps bound parameters).
+    return this.store.connection
+      .prepare(
+        `SELECT s.id, d.root, s.rel_path, s.content_hash, s.file_size, s.mtime_ms
+         FROM json_each(?) j JOIN samples s ON s.id = j.value JOIN datasets d ON d.id = s.dataset_id`,
+      )
+      .all(JSON.stringify(ids)) as ThumbSourceRow[];
+  }
+}
