@@ -1,0 +1,48 @@
+/**
+ * Image and mask decoding for the method pipelines, through sharp (PNG and JPEG, grey or RGB,
+ * with or without alpha). Images are resized to the input size with sharp's default kernel, as the
+ * `features` job does, so the frozen-feature cache and the methods see the same pixels.
+ */
+import sharp from 'sharp';
+import { LabError } from '../../../../shared/errors';
+
+/**
+ * One image resized to size × size.
+ * @returns float32 [size, size, 3] in [0, 1]
+ */
+export async function loadImageRgb(path: string, size: number): Promise<Float32Array> {
+  let raw: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    raw = await sharp(path, { failOn: 'error' }).removeAlpha().toColourspace('srgb').resize(size, size, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw new LabError(`cannot read image ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (raw.info.channels !== 3) throw new LabError(`image ${path} decoded to ${raw.info.channels} channels, expected 3`);
+  const out = new Float32Array(raw.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = raw.data[i]! / 255;
+  return out;
+}
+
+/**
+ * A ground-truth mask at its own size: 1 where any channel is > 0, else 0.
+ * @returns data [height, width]
+ */
+export async function loadMask(path: string): Promise<{ width: number; height: number; data: Uint8Array }> {
+  let raw: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    raw = await sharp(path, { failOn: 'error' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw new LabError(`cannot read mask ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const { width, height, channels } = raw.info;
+  const data = new Uint8Array(width * height);
+  for (let p = 0; p < data.length; p++) {
+    for (let c = 0; c < channels; c++) {
+      if (raw.data[p * channels + c]! > 0) {
+        data[p] = 1;
+        break;
+      }
+    }
+  }
+  return { width, height, data };
+}
