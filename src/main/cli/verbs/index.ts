@@ -3,7 +3,8 @@ import { demoVerb } from './demo';
 import { evaluateVerb } from './evaluate';
 import { importVerb } from './import';
 import { serveVerb } from './serve';
+import { trainVerb } from './train';
 import { weightsVerb } from './weights';
 
 /** Every CLI verb, in the order --help lists them. */
-export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, evaluateVerb];
+export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb];

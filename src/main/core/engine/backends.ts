@@ -18,12 +18,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import { LabError } from '../../../shared/errors';
+import { BACKEND_NAMES, isBackendName, type BackendName } from '../../../shared/backends';
 import { registerMissingKernels } from './kernels/register';
 import './gradients';
 import { prepareWasmThreads } from './wasm-threads';
 
-export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+export { BACKEND_NAMES, isBackendName, type BackendName };
 
 export interface BackendStatus {
   name: BackendName;
@@ -186,9 +186,6 @@ export async function listBackends(env: BackendEnv = nodeBackendEnv): Promise<Ba
   return out;
 }
 
-export function isBackendName(name: string): name is BackendName {
-  return (BACKEND_NAMES as readonly string[]).includes(name);
-}
 
 /**
  * Whether tfjs has begun initialising a backend. (tf.findBackend would start the initialisation

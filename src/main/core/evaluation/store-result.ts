@@ -8,7 +8,8 @@ import { insertRun, type NewCurve } from '../store/runs-repo';
 import type { Curve } from './curve';
 import type { EvaluationResult, EvaluationScope } from './evaluate-predictions';
 
-function scopeMetrics(scenario: string, scope: EvaluationScope): RunMetricInfo[] {
+/** The five metrics of one scope (a scenario overall, or one defect type) as run metric rows. */
+export function scopeMetrics(scenario: string, scope: Pick<EvaluationScope, 'defect' | 'metrics'>): RunMetricInfo[] {
   const defectType = scope.defect ?? '';
   const m = scope.metrics;
   return [

@@ -4,7 +4,9 @@
  */
 import type { JobKindRegistry } from './kinds';
 import { featuresKind } from './kinds/features';
+import { patchcoreKind } from './kinds/patchcore';
 
 export const PRODUCT_KINDS: JobKindRegistry = {
   [featuresKind.name]: featuresKind,
+  [patchcoreKind.name]: patchcoreKind,
 };
