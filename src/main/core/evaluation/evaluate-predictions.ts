@@ -191,31 +191,7 @@ export async function evaluatePredictions(options: EvaluatePredictionsOptions, d
     );
   }
 
-  const defects = [...new Set(images.map((im) => im.label).filter((l) => l !== 'good'))].sort();
-  const all = new Uint8Array(n).fill(1);
-  const subsets: PixelSubset[] = [{ name: 'overall', images: all }];
-  for (const d of defects) subsets.push({ name: d, images: images.map((im) => im.label === 'good' || im.label === d) });
-  const pixel = pixelMetrics({ width: resolution, height: resolution, count: n, maps, masks }, subsets, { proLimit });
-  const scopes: EvaluationScope[] = subsets.map((sub, s) => {
-    const img = scoreMetrics(scores, labels, sub.images);
-    const px = pixel[s]!;
-    return {
-      defect: s === 0 ? null : sub.name,
-      images: { normal: img.negatives, anomalous: img.positives },
-      pixels: { normal: px.negatives, anomalous: px.positives },
-      regions: px.regions,
-      metrics: {
-        imageAuroc: img.auroc,
-        imageF1Max: img.f1Max,
-        imageF1Threshold: img.f1Threshold,
-        pixelAuroc: px.auroc,
-        pixelF1Max: px.f1Max,
-        pixelF1Threshold: px.f1Threshold,
-        aupro: px.aupro,
-      },
-      curves: { imageRoc: img.roc, imagePr: img.pr, pixelRoc: px.roc, pixelPr: px.pr, pro: px.pro },
-    };
-  });
+  const scopes = evaluateScopes({ width: resolution, height: resolution, maps, masks, scores, labels, imageLabels: images.map((im) => im.label), proLimit });
   const perDefect = scopes.slice(1);
   return {
     scenario: options.scenario,
@@ -241,6 +217,55 @@ export async function evaluatePredictions(options: EvaluatePredictionsOptions, d
 }
 
 /** Mean of each metric over the sets where it is defined (null when it is defined in none). */
+/** A test set's maps, ground truth and image scores, as every evaluation of a scenario has them. */
+export interface ScopedTestSet {
+  width: number;
+  height: number;
+  /** Anomaly maps, shape [n, height, width]. */
+  maps: Float32Array;
+  /** Ground truth, shape [n, height, width]; > 0 is anomalous. */
+  masks: Uint8Array;
+  /** Image scores, shape [n]. */
+  scores: Float64Array;
+  /** Image labels (1 = anomalous), shape [n]. */
+  labels: Uint8Array;
+  /** The test folder of each image: `good` or its defect type, shape [n]. */
+  imageLabels: readonly string[];
+  proLimit?: number;
+}
+
+/**
+ * Every metric of a scenario's test set, overall and per defect type (each type against all normal
+ * images), in one walk over the pixels. The first scope is overall; the others follow in defect-name order.
+ */
+export function evaluateScopes(set: ScopedTestSet): EvaluationScope[] {
+  const n = set.labels.length;
+  const defects = [...new Set(set.imageLabels.filter((l) => l !== 'good'))].sort();
+  const subsets: PixelSubset[] = [{ name: 'overall', images: new Uint8Array(n).fill(1) }];
+  for (const d of defects) subsets.push({ name: d, images: set.imageLabels.map((l) => l === 'good' || l === d) });
+  const pixel = pixelMetrics({ width: set.width, height: set.height, count: n, maps: set.maps, masks: set.masks }, subsets, { proLimit: set.proLimit ?? 0.3 });
+  return subsets.map((sub, s) => {
+    const img = scoreMetrics(set.scores, set.labels, sub.images);
+    const px = pixel[s]!;
+    return {
+      defect: s === 0 ? null : sub.name,
+      images: { normal: img.negatives, anomalous: img.positives },
+      pixels: { normal: px.negatives, anomalous: px.positives },
+      regions: px.regions,
+      metrics: {
+        imageAuroc: img.auroc,
+        imageF1Max: img.f1Max,
+        imageF1Threshold: img.f1Threshold,
+        pixelAuroc: px.auroc,
+        pixelF1Max: px.f1Max,
+        pixelF1Threshold: px.f1Threshold,
+        aupro: px.aupro,
+      },
+      curves: { imageRoc: img.roc, imagePr: img.pr, pixelRoc: px.roc, pixelPr: px.pr, pro: px.pro },
+    };
+  });
+}
+
 export function meanMetrics(sets: MetricSet[]): MetricSet {
   const keys: (keyof MetricSet)[] = ['imageAuroc', 'imageF1Max', 'imageF1Threshold', 'pixelAuroc', 'pixelF1Max', 'pixelF1Threshold', 'aupro'];
   const out = {} as MetricSet;

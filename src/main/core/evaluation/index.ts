@@ -24,6 +24,7 @@ export { float32ToHalf, float32ToHalfBits, halfToFloat32 } from './float16';
 export { MapPackWriter, MapPackReader, MapPackError, type MapPackEntry, type MapPackIndex } from './map-pack';
 export {
   evaluatePredictions,
+  evaluateScopes,
   meanMetrics,
   EvaluationInputError,
   type EvaluatePredictionsOptions,
@@ -31,4 +32,5 @@ export {
   type EvaluationResult,
   type EvaluationScope,
   type MetricSet,
+  type ScopedTestSet,
 } from './evaluate-predictions';

@@ -20,13 +20,12 @@ import { mulberry32 } from '../../engine/random';
 import {
   MapPackWriter,
   MetricUndefinedError,
+  evaluateScopes,
   meanMetrics,
-  pixelMetrics,
   resizeBilinear,
   resizeNearest,
-  scoreMetrics,
+  type EvaluationScope,
   type MetricSet,
-  type PixelSubset,
 } from '../../evaluation/index';
 import { abortError } from '../components/coreset';
 import { loadImageRgb, loadMask } from '../components/images';
@@ -56,13 +55,8 @@ export interface RunPatchCoreContext {
   signal?: AbortSignal;
 }
 
-export interface PatchCoreScope {
-  /** null for the overall scope, else the defect folder name. */
-  defect: string | null;
-  images: { normal: number; anomalous: number };
-  regions: number;
-  metrics: MetricSet;
-}
+/** One scope of the evaluation (overall, or a defect type against all normal images), curves included. */
+export type PatchCoreScope = EvaluationScope;
 
 export interface PatchCoreImage {
   /** Relative to the scenario folder, e.g. `test/crack/000.png`. */
@@ -308,12 +302,9 @@ function evaluate(
     warnings.push(`metrics undefined: the ${n} test images are all ${normal === 0 ? 'anomalous' : 'normal'}`);
     return null;
   }
-  const defects = [...new Set(tests.map((t) => t.label).filter((l) => l !== 'good'))].sort();
-  const subsets: PixelSubset[] = [{ name: 'overall', images: new Uint8Array(n).fill(1) }];
-  for (const d of defects) subsets.push({ name: d, images: tests.map((t) => t.label === 'good' || t.label === d) });
-  let pixel: ReturnType<typeof pixelMetrics>;
+  let scopes: PatchCoreScope[];
   try {
-    pixel = pixelMetrics({ width: res, height: res, count: n, maps, masks }, subsets);
+    scopes = evaluateScopes({ width: res, height: res, maps, masks, scores, labels, imageLabels: tests.map((t) => t.label) });
   } catch (error) {
     if (error instanceof MetricUndefinedError) {
       warnings.push(error.message);
@@ -321,24 +312,6 @@ function evaluate(
     }
     throw error;
   }
-  const scopes: PatchCoreScope[] = subsets.map((sub, s) => {
-    const img = scoreMetrics(scores, labels, sub.images);
-    const px = pixel[s]!;
-    return {
-      defect: s === 0 ? null : sub.name,
-      images: { normal: img.negatives, anomalous: img.positives },
-      regions: px.regions,
-      metrics: {
-        imageAuroc: img.auroc,
-        imageF1Max: img.f1Max,
-        imageF1Threshold: img.f1Threshold,
-        pixelAuroc: px.auroc,
-        pixelF1Max: px.f1Max,
-        pixelF1Threshold: px.f1Threshold,
-        aupro: px.aupro,
-      },
-    };
-  });
   const perDefect = scopes.slice(1);
   return { resolution: res, overall: scopes[0]!, perDefect, meanOverDefects: meanMetrics(perDefect.map((p) => p.metrics)) };
 }
