@@ -79,7 +79,8 @@ describe('first run in the browser', () => {
     await page.getByTestId('start-screen').waitFor();
     await expect(page.getByTestId('recent-item').first().textContent()).resolves.toContain('fresh-workspace');
     // Its folder now holds a workspace, so the next demo is offered elsewhere.
-    await expect(page.getByTestId('demo-dir-input').inputValue()).resolves.not.toBe(workspace);
+    // (The start screen refreshes app:info as it opens: wait for the new default to arrive.)
+    await expect.poll(() => page.getByTestId('demo-dir-input').inputValue(), { timeout: 10_000 }).not.toBe(workspace);
     await page.getByTestId('recent-item').first().click();
     await page.getByTestId('app-frame').waitFor();
     await page.screenshot({ path: await artifactPath('first-run-3-reopened.png') });
