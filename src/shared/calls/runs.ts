@@ -41,6 +41,66 @@ export interface RunProgress {
   message?: string;
 }
 
+/** One value of a method's preset with where it came from (paper, anomalib, ours, …). */
+export interface PresetValue {
+  key: string;
+  value: unknown;
+  source: string;
+}
+
+export interface MethodPreset {
+  name: string;
+  values: PresetValue[];
+}
+
+/** Image scores binned once for the whole test set: normal images against each defect type. */
+export interface ScoreHistogram {
+  /** Bin edges, length bins + 1, ascending. */
+  edges: number[];
+  normal: number[];
+  defects: { defectType: string; counts: number[] }[];
+}
+
+/** A chart curve of a run: `image_roc`, `pixel_roc` (x FPR, y TPR) or `pro` (x FPR, y PRO). */
+export interface ReportCurve {
+  /** '' for the whole test set, else the defect type (its images against all normal ones). */
+  defectType: string;
+  curve: string;
+  x: number[];
+  y: number[];
+}
+
+/** Where a test image falls at the image F1-max threshold. */
+export type GalleryOutcome = 'tp' | 'fp' | 'fn' | 'tn';
+
+export interface GalleryItem {
+  /** Relative to the scenario folder, e.g. `test/crack/000.png`. */
+  relPath: string;
+  label: string;
+  score: number;
+  anomalous: boolean;
+  outcome: GalleryOutcome | null;
+  /** The test image on disk; null when the dataset folder is gone. */
+  imagePath: string | null;
+}
+
+/** What a run's page shows beyond `runs:get`: computed in the main process (core/runs/report.ts). */
+export interface RunReport {
+  runId: number;
+  scenario: string | null;
+  /** result.json's `summary` of a job run (timings, train facts, resolved config); null otherwise. */
+  summary: Record<string, unknown> | null;
+  /** The image F1-max threshold (overall) the gallery outcomes use. */
+  threshold: number | null;
+  /** The run folder has maps.amap: the gallery can overlay heatmaps (`runs:heatmap`). */
+  hasMaps: boolean;
+  histogram: ScoreHistogram | null;
+  curves: ReportCurve[];
+  /** Test images, highest score first. */
+  gallery: GalleryItem[];
+  warnings: string[];
+}
+
 export const runCalls = {
   'runs:list': { input: emptyInput, result: returns<RunInfo[]>() },
   'runs:get': { input: z.object({ runId: idInput }).strict(), result: returns<RunDetail>() },
@@ -53,6 +113,12 @@ export const runCalls = {
   'runs:resume': { input: z.object({ runId: idInput }).strict(), result: returns<RunInfo>() },
   /** A run's curves (loss per step, …), by series name. */
   'runs:series': { input: z.object({ runId: idInput }).strict(), result: returns<Record<string, { step: number; value: number }[]>>() },
+  /** The presets of a trainable method, every value with its source. */
+  'runs:presets': { input: z.object({ method: z.string().min(1).max(100) }).strict(), result: returns<MethodPreset[]>() },
+  /** A run's report: histograms, ROC / PRO curves (computed once, then cached in run_curves), gallery. */
+  'runs:report': { input: z.object({ runId: idInput }).strict(), result: returns<RunReport>() },
+  /** Renders one test image's anomaly map to a PNG heatmap under the run folder (once); returns its path. */
+  'runs:heatmap': { input: z.object({ runId: idInput, relPath: z.string().min(1).max(1000) }).strict(), result: returns<{ path: string }>() },
 } as const;
 
 export const runEvents = {

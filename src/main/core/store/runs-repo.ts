@@ -268,3 +268,49 @@ export function finishRun(store: Store, id: number, metrics: readonly RunMetricI
   });
   return getRun(store, id);
 }
+
+/** A stored chart curve of a run (run_curves). */
+export interface StoredCurve {
+  scenario: string;
+  defectType: string;
+  curve: string;
+  x: number[];
+  y: number[];
+}
+
+export function getCurves(store: Store, id: number): StoredCurve[] {
+  const rows = store.connection.prepare('SELECT scenario, defect_type, curve, points FROM run_curves WHERE run_id = ? ORDER BY scenario, defect_type, curve').all(id) as {
+    scenario: string;
+    defect_type: string;
+    curve: string;
+    points: string;
+  }[];
+  return rows.map((r) => {
+    const p = JSON.parse(r.points) as { x: number[]; y: number[] };
+    return { scenario: r.scenario, defectType: r.defect_type, curve: r.curve, x: p.x, y: p.y };
+  });
+}
+
+/** Caches curves computed after the run (the report): replaces the run's curves of the same names. */
+export function putCurves(store: Store, id: number, curves: readonly NewCurve[]): void {
+  const del = store.connection.prepare('DELETE FROM run_curves WHERE run_id = ? AND scenario = ? AND defect_type = ? AND curve = ?');
+  const ins = store.connection.prepare('INSERT INTO run_curves (run_id, scenario, defect_type, curve, points) VALUES (?, ?, ?, ?, ?)');
+  store.transaction(() => {
+    for (const c of curves) {
+      del.run(id, c.scenario, c.defectType, c.curve);
+      ins.run(id, c.scenario, c.defectType, c.curve, JSON.stringify({ x: Array.from(c.points.x), y: Array.from(c.points.y) }));
+    }
+  });
+}
+
+export function getPredictions(store: Store, id: number): NewPrediction[] {
+  return (
+    store.connection.prepare('SELECT scenario, rel_path, label, score, map_path FROM run_predictions WHERE run_id = ? ORDER BY scenario, rel_path').all(id) as {
+      scenario: string;
+      rel_path: string;
+      label: string;
+      score: number;
+      map_path: string | null;
+    }[]
+  ).map((r) => ({ scenario: r.scenario, relPath: r.rel_path, label: r.label, score: r.score, mapPath: r.map_path }));
+}

@@ -2,7 +2,7 @@
  * The areas of the left navigation. Only areas that work are listed: later issues add
  * Annotate, Experiments and Compare here, never as disabled placeholders.
  */
-export type AreaId = 'overview' | 'library';
+export type AreaId = 'overview' | 'library' | 'runs';
 
 export interface Area {
   id: AreaId;
@@ -21,5 +21,10 @@ export const AREAS: readonly Area[] = [
     id: 'library',
     label: 'Library',
     icon: 'M3 3h5v5H3zM9.5 3h5v5h-5zM16 3h5v5h-5zM3 9.5h5v5H3zM9.5 9.5h5v5h-5zM16 9.5h5v5h-5zM3 16h5v5H3zM9.5 16h5v5h-5zM16 16h5v5h-5z',
+  },
+  {
+    id: 'runs',
+    label: 'Runs',
+    icon: 'M4 5h16v2H4zM4 11h10v2H4zM4 17h6v2H4zM16 10l6 3-6 3z',
   },
 ];
