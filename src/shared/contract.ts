@@ -4,11 +4,13 @@
  * CLI are all built from this map, so a call added here exists behind every door.
  */
 import { z } from 'zod';
+import { annotateCalls, annotateEvents } from './calls/annotate';
 import { appCalls, appEvents, demoOptionsSchema } from './calls/app';
 import { datasetCalls, datasetEvents } from './calls/datasets';
 import { importCalls, importEvents } from './calls/import';
 import { libraryCalls, libraryEvents } from './calls/library';
 import { runCalls, runEvents } from './calls/runs';
+import { engineCalls, engineEvents } from './calls/engine';
 import { DEMO_LIMITS } from './limits';
 
 export { DEMO_LIMITS, demoOptionsSchema };
@@ -23,6 +25,8 @@ export const calls = {
   ...importCalls,
   ...libraryCalls,
   ...runCalls,
+  ...annotateCalls,
+  ...engineCalls,
 } as const;
 
 export const events = {
@@ -31,6 +35,8 @@ export const events = {
   ...importEvents,
   ...libraryEvents,
   ...runEvents,
+  ...annotateEvents,
+  ...engineEvents,
 } as const;
 
 export type Calls = typeof calls;

@@ -72,6 +72,16 @@ describe('first run in the browser', () => {
     expect(natural).toBe(128);
     await expect(page.getByTestId('example-mask').count()).resolves.toBeGreaterThanOrEqual(14);
     await page.screenshot({ path: await artifactPath('first-run-2-overview.png'), fullPage: true });
+
+    // The status bar says which compute backend jobs would use, and why the others are not there.
+    await expect.poll(() => page.getByTestId('status-compute').textContent(), { timeout: 30_000 }).toMatch(/Compute: wasm/);
+    await page.getByTestId('status-compute').click();
+    await expect(page.getByTestId('compute-backend').count()).resolves.toBe(5);
+    const gpu = page.locator('[data-testid="compute-backend"][data-backend="tensorflow-gpu"]');
+    await expect(gpu.getAttribute('data-available')).resolves.toBe('false');
+    await expect(gpu.textContent()).resolves.toMatch(/tfjs-node-gpu is not installed/);
+    await page.screenshot({ path: await artifactPath('first-run-2b-compute.png') });
+    await page.keyboard.press('Escape');
   });
 
   it('closing the workspace returns to the first screen, which lists it as recent', async () => {

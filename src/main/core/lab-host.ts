@@ -24,6 +24,8 @@ import { datasetHandlers } from './handlers/datasets';
 import { importHandlers } from './handlers/import';
 import { libraryHandlers } from './handlers/library';
 import { runHandlers } from './handlers/runs';
+import { engineHandlers } from './handlers/engine';
+import { annotateHandlers } from './handlers/annotate';
 import type { JobsOptions } from './jobs/runner';
 
 export interface LabHostOptions {
@@ -184,6 +186,8 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     ...importHandlers(context),
     ...libraryHandlers(context),
     ...runHandlers(context),
+    ...annotateHandlers(context),
+    ...engineHandlers(context),
   };
 
   return {

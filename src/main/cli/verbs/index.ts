@@ -1,10 +1,11 @@
 import type { VerbSpec } from '../verb';
 import { demoVerb } from './demo';
 import { evaluateVerb } from './evaluate';
+import { exportDatasetVerb } from './export-dataset';
 import { importVerb } from './import';
 import { serveVerb } from './serve';
 import { trainVerb } from './train';
 import { weightsVerb } from './weights';
 
 /** Every CLI verb, in the order --help lists them. */
-export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb];
+export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb, exportDatasetVerb];

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { LibraryFacets, LibraryFilter, LibraryPage, LibrarySampleDetail, LibrarySelection, LibrarySort, ThumbnailItem } from '../../../shared/calls/library';
 import { LabError } from '../../../shared/errors';
 import type { LibraryRepo } from '../store/library-repo';
@@ -23,11 +23,13 @@ export interface LibraryServiceOptions {
 export class LibraryService {
   private readonly repo: LibraryRepo;
   private readonly thumbs: ThumbnailCache;
+  private readonly thumbsDir: string;
   private index: LibraryIndex | null = null;
   private indexVersion = '';
 
   constructor(options: LibraryServiceOptions) {
     this.repo = options.repo;
+    this.thumbsDir = options.thumbsDir;
     this.thumbs = new ThumbnailCache({ dir: options.thumbsDir, ...options.thumbnails });
   }
 
@@ -90,13 +92,15 @@ export class LibraryService {
       split: row.split,
       label: row.label,
       relPath: row.rel_path,
-      hasMask: row.mask_rel_path !== null,
+      hasMask: row.mask_rel_path !== null || row.edited_mask_path !== null,
       problems: base?.problems ?? [],
       width: row.width,
       height: row.height,
       path,
-      maskPath: row.mask_rel_path ? join(row.root, row.mask_rel_path) : null,
-      maskRelPath: row.mask_rel_path,
+      // The workspace's edited mask (under <workspace>/masks, a sibling of thumbs/) wins over the dataset's.
+      maskPath: row.edited_mask_path ? join(dirname(this.thumbsDir), row.edited_mask_path) : row.mask_rel_path ? join(row.root, row.mask_rel_path) : null,
+      // An edited mask's path is relative to the workspace (masks/<datasetId>/…), the dataset's to its root.
+      maskRelPath: row.edited_mask_path ?? row.mask_rel_path,
       format: row.format,
       fileSize,
       mtimeMs,

@@ -2,9 +2,15 @@
  * SQL of the Library view (issue 3). It only reads: one compact scan of the columns the facets
  * and sorts need (the in-memory index of library/library-index.ts is built from it), sample
  * details, and what the thumbnailer needs to find a file. The data version lets the index know
- * when to rebuild without the writers having to tell it.
+ * when to rebuild without the writers having to tell it. Labels and masks are read through the
+ * workspace's annotations (annotation-repo.ts): an edited label or mask overrides the dataset's
+ * in the grid, the facets and the sample detail.
  */
+import { EFFECTIVE_LABEL_SQL } from './annotation-repo';
 import type { Store } from './store';
+
+/** A sample has a mask when the dataset gives one or the workspace has an edited one. */
+const HAS_MASK_SQL = '(s.mask_rel_path IS NOT NULL OR a.mask_path IS NOT NULL)';
 
 /**
  * Every sample's browsing columns, column-wise and aligned by position (the library index's
@@ -38,6 +44,8 @@ export interface SampleDetailRow {
   label: string;
   rel_path: string;
   mask_rel_path: string | null;
+  /** The workspace's edited mask, relative to the workspace; null when none. */
+  edited_mask_path: string | null;
   width: number;
   height: number;
   format: string | null;
@@ -83,10 +91,10 @@ export class LibraryRepo {
     const packed = this.store.connection
       .prepare(
         `SELECT COUNT(*) AS n, group_concat(id, ',') AS ids, group_concat(dataset_id, ',') AS ds, group_concat(scenario, char(31)) AS sc,
-                group_concat(split = 'test', '') AS sp, group_concat(label, char(31)) AS lb, group_concat(rel_path, char(31)) AS rp,
-                group_concat(mask_rel_path IS NOT NULL, '') AS mk, group_concat(ifnull(issues, ''), char(31)) AS iss,
+                group_concat(split = 'test', '') AS sp, group_concat(${EFFECTIVE_LABEL_SQL}, char(31)) AS lb, group_concat(rel_path, char(31)) AS rp,
+                group_concat(${HAS_MASK_SQL}, '') AS mk, group_concat(ifnull(issues, ''), char(31)) AS iss,
                 group_concat(ifnull(file_size, ''), ',') AS fs, group_concat(width, ',') AS w, group_concat(height, ',') AS h
-         FROM samples`,
+         FROM samples s LEFT JOIN annotations a ON a.sample_id = s.id`,
       )
       .get() as Record<'ids' | 'ds' | 'sc' | 'sp' | 'lb' | 'rp' | 'mk' | 'iss' | 'fs' | 'w' | 'h', string | null> & { n: number };
     const n = packed.n;
@@ -115,8 +123,8 @@ export class LibraryRepo {
   scanRows(): LibraryColumns {
     const rows = this.store.connection
       .prepare(
-        `SELECT id, dataset_id, scenario, split = 'test', label, rel_path, mask_rel_path IS NOT NULL, issues, file_size, width, height
-         FROM samples ORDER BY id`,
+        `SELECT id, dataset_id, scenario, split = 'test', ${EFFECTIVE_LABEL_SQL}, rel_path, ${HAS_MASK_SQL}, issues, file_size, width, height
+         FROM samples s LEFT JOIN annotations a ON a.sample_id = s.id ORDER BY id`,
       )
       .raw(true)
       .all() as [number, number, string, number, string, string, number, string | null, number | null, number, number][];
@@ -138,9 +146,9 @@ export class LibraryRepo {
   detail(id: number): SampleDetailRow | null {
     const row = this.store.connection
       .prepare(
-        `SELECT s.id, s.dataset_id, d.name AS dataset_name, d.root, s.scenario, s.split, s.label, s.rel_path, s.mask_rel_path,
-                s.width, s.height, s.format, s.file_size, s.mtime_ms, s.content_hash, s.issues, s.source_folder
-         FROM samples s JOIN datasets d ON d.id = s.dataset_id WHERE s.id = ?`,
+        `SELECT s.id, s.dataset_id, d.name AS dataset_name, d.root, s.scenario, s.split, ${EFFECTIVE_LABEL_SQL} AS label, s.rel_path, s.mask_rel_path,
+                a.mask_path AS edited_mask_path, s.width, s.height, s.format, s.file_size, s.mtime_ms, s.content_hash, s.issues, s.source_folder
+         FROM samples s JOIN datasets d ON d.id = s.dataset_id LEFT JOIN annotations a ON a.sample_id = s.id WHERE s.id = ?`,
       )
       .get(id) as SampleDetailRow | undefined;
     return row ?? null;

@@ -134,6 +134,30 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN owner_pid INTEGER;           -- the main process that runs it: a live one keeps its runs at startup
     `,
   },
+  {
+    version: 5,
+    description: 'annotation: the workspace label, defect type, review state and mask per sample, with history',
+    sql: `
+      CREATE TABLE annotations (
+        sample_id      INTEGER PRIMARY KEY REFERENCES samples(id) ON DELETE CASCADE,
+        label          TEXT NOT NULL CHECK (label IN ('good', 'anomalous')),
+        defect_type    TEXT,                                   -- Table A.1 name (folder style); NULL when good or not yet typed
+        review_state   TEXT NOT NULL CHECK (review_state IN ('unlabelled', 'labelled', 'reviewed', 'rejected')),
+        mask_path      TEXT,                                   -- edited mask, relative to the workspace; NULL: the dataset's own
+        exclude_train  INTEGER NOT NULL DEFAULT 0,             -- 1: left out of training sets (e.g. a contaminated train image)
+        updated_at     TEXT NOT NULL,
+        version        INTEGER NOT NULL
+      );
+      CREATE TABLE annotation_history (
+        id        INTEGER PRIMARY KEY,
+        sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+        at        TEXT NOT NULL,
+        version   INTEGER NOT NULL,                            -- the annotation version this change produced
+        change    TEXT NOT NULL                                -- JSON AnnotationChange
+      );
+      CREATE INDEX annotation_history_by_sample ON annotation_history (sample_id, id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

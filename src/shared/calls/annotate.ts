@@ -1,0 +1,129 @@
+/**
+ * Calls of the `annotate:*` domain (issue 4): the workspace's own label, defect type, review state
+ * and mask of a sample, edited beside the dataset (whose files and `samples` rows never change),
+ * with a per-sample history that can be reverted. Defect types are checked against Table A.1 in
+ * the core, whatever door the call came through; the schemas here only bound the shapes.
+ */
+import { z } from 'zod';
+import { idInput, returns } from './define';
+import { librarySelectionSchema } from './library';
+
+export const REVIEW_STATES = ['unlabelled', 'labelled', 'reviewed', 'rejected'] as const;
+export type ReviewState = (typeof REVIEW_STATES)[number];
+
+export const ANNOTATION_LABELS = ['good', 'anomalous'] as const;
+export type AnnotationLabel = (typeof ANNOTATION_LABELS)[number];
+
+/** Longest base64 PNG one `annotate:saveMask` may carry (a 0/255 mask compresses far below this). */
+export const MASK_PNG_BASE64_MAX = 48_000_000;
+/** Most samples one `annotate:bulk` / `annotate:flagTraining` call may change. */
+export const ANNOTATE_BULK_MAX = 200_000;
+
+/** The annotation of one sample as the app reads it: the workspace's edit, or the dataset's label. */
+export interface Annotation {
+  sampleId: number;
+  datasetId: number;
+  scenario: string;
+  split: 'train' | 'test';
+  /** Absolute path of the image, for fileUrl(). */
+  imagePath: string;
+  width: number;
+  height: number;
+  /** The label the dataset's files give (`good` or the defect folder name); never edited. */
+  datasetLabel: string;
+  label: AnnotationLabel;
+  /** Table A.1 name (folder style), or null. */
+  defectType: string | null;
+  reviewState: ReviewState;
+  /** Absolute path of the mask to show: the edited one when there is one, else the dataset's. */
+  maskPath: string | null;
+  maskEdited: boolean;
+  /** True when the sample is left out of training sets. */
+  excludedFromTraining: boolean;
+  /** 0 while the workspace has no edit for the sample; each edit adds one. */
+  version: number;
+  updatedAt: string | null;
+  /** The defect types Table A.1 allows for this sample's scenario (empty outside MIAD). */
+  allowedDefectTypes: string[];
+}
+
+/** One field's move in a history entry: [old, new]. */
+export type FieldChange<T> = [T, T];
+
+export interface AnnotationChange {
+  kind: 'set' | 'bulk' | 'mask' | 'revert' | 'flagTraining';
+  label?: FieldChange<AnnotationLabel>;
+  defectType?: FieldChange<string | null>;
+  reviewState?: FieldChange<ReviewState>;
+  /** Mask paths relative to the workspace (null: the dataset's own mask). */
+  mask?: FieldChange<string | null>;
+  excludedFromTraining?: FieldChange<boolean>;
+  /** For `revert`: the history entry it undid. */
+  revertOf?: number;
+}
+
+export interface AnnotationHistoryEntry {
+  id: number;
+  sampleId: number;
+  at: string;
+  /** The annotation version this change produced. */
+  version: number;
+  change: AnnotationChange;
+}
+
+const defectName = z.string().min(1).max(100);
+
+/** The fields one edit may set; absent fields stay as they are. */
+const editFields = {
+  label: z.enum(ANNOTATION_LABELS).optional(),
+  defectType: defectName.nullable().optional(),
+  reviewState: z.enum(REVIEW_STATES).optional(),
+};
+
+export const annotateCalls = {
+  'annotate:get': {
+    input: z.object({ sampleId: idInput }).strict(),
+    result: returns<Annotation>(),
+  },
+  /** Refused with a ConflictError when `expectedVersion` is given and the sample moved on. */
+  'annotate:set': {
+    input: z
+      .object({ sampleId: idInput, ...editFields, expectedVersion: z.number().int().min(0).optional() })
+      .strict(),
+    result: returns<Annotation>(),
+  },
+  /**
+   * A mask as PNG (any bit depth the decoder reads; a pixel is "defect" when its first channel is
+   * ≥ 128), exactly the image's size. Stored as a gray 0/255 PNG in the workspace.
+   */
+  'annotate:saveMask': {
+    input: z
+      .object({
+        sampleId: idInput,
+        png: z.string().min(1).max(MASK_PNG_BASE64_MAX).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'png must be base64'),
+        expectedVersion: z.number().int().min(0).optional(),
+      })
+      .strict(),
+    result: returns<Annotation>(),
+  },
+  'annotate:history': {
+    input: z.object({ sampleId: idInput }).strict(),
+    result: returns<AnnotationHistoryEntry[]>(),
+  },
+  /** Puts back the old values of one history entry's fields (itself a new history entry). */
+  'annotate:revert': {
+    input: z.object({ historyId: idInput }).strict(),
+    result: returns<Annotation>(),
+  },
+  /** One edit applied to every sample of a selection, in one transaction (all or none). */
+  'annotate:bulk': {
+    input: z.object({ selection: librarySelectionSchema, ...editFields }).strict(),
+    result: returns<{ changed: number; unchanged: number }>(),
+  },
+  'annotate:flagTraining': {
+    input: z.object({ selection: librarySelectionSchema, excluded: z.boolean() }).strict(),
+    result: returns<{ changed: number; unchanged: number }>(),
+  },
+} as const;
+
+export const annotateEvents = {} as const;
