@@ -7,36 +7,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readdir, readFile } from 'node:fs/promises';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { decodePng } from '../../src/main/core/image/png';
-import { artifactPath, launchChromium, startServe, type ServeProcess } from '../helpers/browser';
+import { artifactPath, openDemoWorkspace, type DemoSession } from '../helpers/browser';
 import { useTmpDirs } from '../helpers/tmp';
 
 const tmp = useTmpDirs();
-let serve: ServeProcess;
-let browser: Browser;
+let session: DemoSession;
 let page: Page;
 let workspace: string;
 
 beforeAll(async () => {
-  const root = await tmp();
-  workspace = join(root, 'annotate-workspace');
-  serve = await startServe(['--workspace', workspace], { MIAD_LAB_CONFIG_DIR: join(root, 'config'), MIAD_LAB_WORKSPACES_DIR: join(root, 'workspaces') });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
-  await page.goto(serve.url);
-  await page.getByTestId('start-screen').waitFor();
-  await page.getByTestId('demo-advanced-toggle').click();
-  await page.getByTestId('demo-train-input').fill('2');
-  await page.getByTestId('demo-test-input').fill('4');
-  await page.getByTestId('demo-size-input').fill('96');
-  await page.getByTestId('create-demo-button').click();
-  await page.getByTestId('app-frame').waitFor({ timeout: 120_000 });
+  session = await openDemoWorkspace(await tmp(), 'annotate-workspace', { train: 2, test: 4, size: 96 }, { width: 1360, height: 860 });
+  ({ page, workspace } = session);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
+  await session?.close();
 });
 
 /** Library filtered to metal_welding's test images; returns the id of a good one. */

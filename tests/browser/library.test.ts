@@ -6,35 +6,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readdir } from 'node:fs/promises';
-import type { Browser, Page } from 'playwright-core';
-import { artifactPath, launchChromium, startServe, type ServeProcess } from '../helpers/browser';
+import type { Page } from 'playwright-core';
+import { artifactPath, openDemoWorkspace, type DemoSession } from '../helpers/browser';
 import { useTmpDirs } from '../helpers/tmp';
 
 const tmp = useTmpDirs();
-let serve: ServeProcess;
-let browser: Browser;
+let session: DemoSession;
 let page: Page;
 let workspace: string;
 
 beforeAll(async () => {
-  const root = await tmp();
-  workspace = join(root, 'library-workspace');
-  serve = await startServe(['--workspace', workspace], { MIAD_LAB_CONFIG_DIR: join(root, 'config'), MIAD_LAB_WORKSPACES_DIR: join(root, 'workspaces') });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
-  await page.goto(serve.url);
-  await page.getByTestId('start-screen').waitFor();
-  await page.getByTestId('demo-advanced-toggle').click();
-  await page.getByTestId('demo-train-input').fill('6');
-  await page.getByTestId('demo-test-input').fill('8');
-  await page.getByTestId('demo-size-input').fill('128');
-  await page.getByTestId('create-demo-button').click();
-  await page.getByTestId('app-frame').waitFor({ timeout: 120_000 });
-});
+  session = await openDemoWorkspace(await tmp(), 'library-workspace', { train: 6, test: 8, size: 128 }, { width: 1360, height: 860 });
+  ({ page, workspace } = session);
+}, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
+  await session?.close();
 });
 
 async function thumbsLoaded(p: Page): Promise<void> {

@@ -7,35 +7,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { artifactPath, launchChromium, startServe, type ServeProcess } from '../helpers/browser';
+import type { Page } from 'playwright-core';
+import { artifactPath, openDemoWorkspace, type DemoSession } from '../helpers/browser';
 import { useTmpDirs } from '../helpers/tmp';
 
 const tmp = useTmpDirs();
-let serve: ServeProcess;
-let browser: Browser;
+let session: DemoSession;
 let page: Page;
 let workspace: string;
 
 beforeAll(async () => {
-  const root = await tmp();
-  workspace = join(root, 'runs-workspace');
-  serve = await startServe(['--workspace', workspace], { MIAD_LAB_CONFIG_DIR: join(root, 'config'), MIAD_LAB_WORKSPACES_DIR: join(root, 'workspaces') });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-  await page.goto(serve.url);
-  await page.getByTestId('start-screen').waitFor();
-  await page.getByTestId('demo-advanced-toggle').click();
-  await page.getByTestId('demo-train-input').fill('12');
-  await page.getByTestId('demo-test-input').fill('16');
-  await page.getByTestId('demo-size-input').fill('96');
-  await page.getByTestId('create-demo-button').click();
-  await page.getByTestId('app-frame').waitFor({ timeout: 120_000 });
+  session = await openDemoWorkspace(await tmp(), 'runs-workspace', { train: 12, test: 16, size: 96 }, { width: 1360, height: 900 });
+  ({ page, workspace } = session);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
+  await session?.close();
 });
 
 describe('runs in the browser', () => {

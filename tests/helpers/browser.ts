@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const ROOT = join(__dirname, '../..');
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -80,4 +80,47 @@ export async function launchChromium(): Promise<Browser> {
 export async function artifactPath(name: string): Promise<string> {
   await mkdir(ARTIFACTS, { recursive: true });
   return join(ARTIFACTS, name);
+}
+
+export interface DemoSession {
+  serve: ServeProcess;
+  browser: Browser;
+  page: Page;
+  workspace: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The server on a fresh folder, Chromium on its address, and a small demo workspace created
+ * through the first screen (its advanced settings), ending in the app frame: where browser tests
+ * of an area start.
+ */
+export async function openDemoWorkspace(
+  root: string,
+  name: string,
+  demo: { train: number; test: number; size: number },
+  viewport = { width: 1360, height: 860 },
+): Promise<DemoSession> {
+  const workspace = join(root, name);
+  const serve = await startServe(['--workspace', workspace], { MIAD_LAB_CONFIG_DIR: join(root, 'config'), MIAD_LAB_WORKSPACES_DIR: join(root, 'workspaces') });
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport });
+  await page.goto(serve.url);
+  await page.getByTestId('start-screen').waitFor();
+  await page.getByTestId('demo-advanced-toggle').click();
+  await page.getByTestId('demo-train-input').fill(String(demo.train));
+  await page.getByTestId('demo-test-input').fill(String(demo.test));
+  await page.getByTestId('demo-size-input').fill(String(demo.size));
+  await page.getByTestId('create-demo-button').click();
+  await page.getByTestId('app-frame').waitFor({ timeout: 120_000 });
+  return {
+    serve,
+    browser,
+    page,
+    workspace,
+    async close() {
+      await browser.close();
+      await serve.stop();
+    },
+  };
 }
