@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeNpy } from '../../src/main/core/evaluation/npy';
+import { mulberry32 } from '../../src/main/core/engine/random';
 
 export const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(import.meta.dirname, '../../scripts/reference/metrics.py');
@@ -74,17 +75,8 @@ export function isUndefined(value: unknown): boolean {
   return typeof value === 'object' && value !== null && 'undefined' in value;
 }
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the engine's mulberry32) so failures reproduce. */
+export const rng = mulberry32;
 
 /** Paints `blobs` random filled ellipses into an h×w mask (values 255). */
 export function blobMask(rand: () => number, h: number, w: number, blobs: number): Uint8Array {
