@@ -162,6 +162,19 @@ function storedLayout(walk: DatasetWalk, userMapping: FolderMapping, resolved: R
   };
 }
 
+/** What an import and a rescan report alike: counts, problems, and the folder mapping applied. */
+function planFindings(
+  plan: ReturnType<typeof buildPlan>,
+  folders: ReturnType<typeof defectFolders>,
+): Pick<ImportReport, 'totals' | 'scenarios' | 'problems' | 'mapping'> {
+  return {
+    totals: plan.totals,
+    scenarios: plan.scenarios,
+    problems: plan.problems.groups(),
+    mapping: Object.fromEntries(folders.map((f) => [mappingKey(f.scenario, f.folder), f.target ?? SKIP])),
+  };
+}
+
 /** Imports `root` as a new dataset; refuses while a defect folder is unmapped. */
 export async function importFolder(
   store: Store,
@@ -203,10 +216,7 @@ export async function importFolder(
       datasetKind: walk.kind,
       createdAt,
       seconds: (clock() - started) / 1000,
-      totals: plan.totals,
-      scenarios: plan.scenarios,
-      problems: plan.problems.groups(),
-      mapping: Object.fromEntries(folders.map((f) => [mappingKey(f.scenario, f.folder), f.target ?? SKIP])),
+      ...planFindings(plan, folders),
       changes: null,
     };
     return { datasetId, reportId: repo.insertReport(datasetId, report), report };
@@ -304,10 +314,7 @@ export async function rescanDataset(
       datasetKind: walk.kind,
       createdAt,
       seconds: (clock() - started) / 1000,
-      totals: plan.totals,
-      scenarios: plan.scenarios,
-      problems: plan.problems.groups(),
-      mapping: Object.fromEntries(folders.map((f) => [mappingKey(f.scenario, f.folder), f.target ?? SKIP])),
+      ...planFindings(plan, folders),
       changes,
     };
     return { datasetId: dataset.id, reportId: repo.insertReport(dataset.id, report), report };
