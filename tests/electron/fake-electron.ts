@@ -61,6 +61,10 @@ export class BrowserWindow extends EventEmitter {
   focus(): void {
     this.focused += 1;
   }
+  progress: Array<{ value: number; mode: string | undefined }> = [];
+  setProgressBar(value: number, options?: { mode: string }): void {
+    this.progress.push({ value, mode: options?.mode });
+  }
   /** What closing the window does in Electron, as far as the app can see. */
   close(): void {
     this.destroyed = true;
@@ -118,6 +122,10 @@ export const calls = {
   nextOpenDialog: { canceled: true, filePaths: [] as string[] },
   exposed: new Map<string, unknown>(),
   netFetch: [] as string[],
+  notifications: [] as Array<{ title: string; body: string }>,
+  blockers: new Map<number, string>(),
+  nextBlockerId: 1,
+  notificationsSupported: true,
 };
 
 export const protocol = {
@@ -155,6 +163,30 @@ export const ipcMain = {
     calls.removedHandlers.push(channel);
   },
 };
+
+export const powerSaveBlocker = {
+  start(type: string): number {
+    const id = calls.nextBlockerId++;
+    calls.blockers.set(id, type);
+    return id;
+  },
+  stop(id: number): void {
+    calls.blockers.delete(id);
+  },
+  isStarted(id: number): boolean {
+    return calls.blockers.has(id);
+  },
+};
+
+export class Notification {
+  static isSupported(): boolean {
+    return calls.notificationsSupported;
+  }
+  constructor(readonly options: { title: string; body: string }) {}
+  show(): void {
+    calls.notifications.push(this.options);
+  }
+}
 
 export const net = {
   fetch(url: string): Promise<Response> {
@@ -221,9 +253,13 @@ export function resetFakeElectron(): void {
   calls.nextOpenDialog = { canceled: true, filePaths: [] };
   calls.exposed = new Map();
   calls.netFetch = [];
+  calls.notifications = [];
+  calls.blockers = new Map();
+  calls.nextBlockerId = 1;
+  calls.notificationsSupported = true;
   ipcRenderer.removeAllListeners();
   ipcRenderer.invoked = [];
   ipcRenderer.answer = async () => ({ ok: true, result: null });
 }
 
-export default { app, protocol, session, ipcMain, net, Menu, dialog, BrowserWindow, ipcRenderer, contextBridge };
+export default { app, protocol, session, ipcMain, net, Menu, dialog, BrowserWindow, ipcRenderer, contextBridge, powerSaveBlocker, Notification };

@@ -5,12 +5,13 @@
  * parameter so tests run all of this against a fake `electron` module and a fake host.
  */
 import { join } from 'node:path';
-import { app, dialog, ipcMain, Menu, net, protocol, session, type BrowserWindow } from 'electron';
+import { app, dialog, ipcMain, Menu, net, Notification, powerSaveBlocker, protocol, session, type BrowserWindow } from 'electron';
 import type { LabHost } from '../core/host';
 import type { MenuCommand, MenuMessage } from '../../shared/menu';
 import { LAB_MENU_CHANNEL } from '../../shared/window-lab';
 import { appPaths, appUrlMatcher, rendererSource } from './app-url';
 import { installCsp } from './csp';
+import { trackJobStatus } from './job-status';
 import { createFolderPicker, showAbout } from './dialogs';
 import { registerIpc } from './ipc';
 import { menuTemplate } from './menu';
@@ -72,6 +73,7 @@ export function startDesktopApp(deps: DesktopDeps): DesktopApp {
   let window: BrowserWindow | null = null;
   let host: LabHost | null = null;
   let disposeIpc: (() => void) | null = null;
+  let stopJobStatus: (() => void) | null = null;
   let hostClosed = false;
   let closing = false;
 
@@ -135,6 +137,8 @@ export function startDesktopApp(deps: DesktopDeps): DesktopApp {
     closing = true;
     disposeIpc?.();
     disposeIpc = null;
+    stopJobStatus?.();
+    stopJobStatus = null;
     host
       .close()
       .catch((error: unknown) => logError('[app] closing the lab failed', error))
@@ -163,6 +167,16 @@ export function startDesktopApp(deps: DesktopDeps): DesktopApp {
         host: created,
         trusted: () => currentWindow()?.webContents ?? null,
         isAppUrl,
+        logError,
+      });
+      stopJobStatus = trackJobStatus({
+        host: created,
+        window: currentWindow,
+        powerSaveBlocker,
+        notifier: {
+          isSupported: () => Notification.isSupported(),
+          show: (options) => new Notification(options).show(),
+        },
         logError,
       });
       Menu.setApplicationMenu(
