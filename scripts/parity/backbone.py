@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Reference features from torchvision for the parity tests of our TypeScript backbones.
 
-Builds torchvision's model (resnet18 / wide_resnet50_2) with the given .safetensors weights
-(strict load: every tensor name and shape must match torchvision's), runs one image through it
+Builds torchvision's model (resnet18 / wide_resnet50_2 / efficientnet_b4) with the given .safetensors
+weights (strict load: every tensor name and shape must match torchvision's), runs one image through it
 in eval mode and writes the requested layers' outputs (NCHW float32) as <out>/<layer>.npy plus
 <out>/features.json ({layer: {shape, file, max_abs}}).
 
@@ -11,6 +11,13 @@ scaled to [0, 1] and normalised with the ImageNet mean/std, as the TypeScript si
 
 With --bench N it instead times N forward passes of a batch (random input of --size) and prints
 one JSON line {"images_per_s": ...} (bench/features.ts uses it), on --threads CPU threads.
+
+efficientnet_b4 weights carry timm's names (our TypeScript side and timm/efficientnet_b4.ra2_in1k
+use them); timm_to_torchvision() renames them by an explicit name mapping (not by shapes in order)
+onto torchvision's `features.N.M.block.K...`, then loads strictly. Its layers are UniAD's levels:
+layer1..layer5 = outputs of torchvision features[1], [2], [3], [5], [7] (timm stages 0, 1, 2, 4, 6;
+strides 2, 4, 8, 16, 32; 24, 32, 56, 160, 448 channels). torchvision pads k//2 like timm's
+non-"tf_" efficientnet_b4 and uses BN eps 1e-5, so the two networks compute the same function.
 
 Runs with Debian's python3-torch (scripts/install-torch.sh). No third-party safetensors package is
 needed: the format is read here with json + numpy.
@@ -32,6 +39,9 @@ except ImportError as exc:  # pragma: no cover - reported to the caller, who tel
     sys.exit(3)
 
 LAYERS = ("layer1", "layer2", "layer3", "layer4")
+ARCH_LAYERS = {"resnet18": LAYERS, "wide_resnet50_2": LAYERS, "efficientnet_b4": LAYERS + ("layer5",)}
+# efficientnet_b4: index into torchvision's model.features whose output each layer is.
+EFFNET_LAYER_FEATURE = {"layer1": 1, "layer2": 2, "layer3": 3, "layer4": 5, "layer5": 7}
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
@@ -62,10 +72,48 @@ def read_safetensors(path):
     return out
 
 
+def timm_to_torchvision(state):
+    """Renames a timm efficientnet state dict to torchvision's names; refuses a name it does not know."""
+    import re
+
+    bn_fields = r"(weight|bias|running_mean|running_var|num_batches_tracked)"
+    rules = [
+        (rf"^conv_stem\.weight$", "features.0.0.weight"),
+        (rf"^bn1\.{bn_fields}$", r"features.0.1.\1"),
+        (rf"^conv_head\.weight$", "features.8.0.weight"),
+        (rf"^bn2\.{bn_fields}$", r"features.8.1.\1"),
+        (r"^classifier\.(weight|bias)$", r"classifier.1.\1"),
+    ]
+    # Stage 0 (DepthwiseSeparable, no expansion): block.0 dw, block.1 SE, block.2 project.
+    ds = {"conv_dw": "block.0.0", "bn1": "block.0.1", "se.conv_reduce": "block.1.fc1", "se.conv_expand": "block.1.fc2", "conv_pw": "block.2.0", "bn2": "block.2.1"}
+    # Stages 1-6 (InvertedResidual): block.0 expand, block.1 dw, block.2 SE, block.3 project.
+    ir = {"conv_pw": "block.0.0", "bn1": "block.0.1", "conv_dw": "block.1.0", "bn2": "block.1.1", "se.conv_reduce": "block.2.fc1", "se.conv_expand": "block.2.fc2", "conv_pwl": "block.3.0", "bn3": "block.3.1"}
+    out = {}
+    for name, tensor in state.items():
+        new = None
+        for pattern, repl in rules:
+            if re.match(pattern, name):
+                new = re.sub(pattern, repl, name)
+                break
+        if new is None:
+            m = re.match(r"^blocks\.(\d+)\.(\d+)\.(.+)\.([a-z_]+)$", name)
+            if m:
+                stage, block, module, field = int(m[1]), m[2], m[3], m[4]
+                table = ds if stage == 0 else ir
+                if module in table:
+                    new = f"features.{stage + 1}.{block}.{table[module]}.{field}"
+        if new is None:
+            raise SystemExit(f"backbone.py: tensor {name!r} has no torchvision efficientnet counterpart")
+        out[new] = tensor
+    return out
+
+
 def build(arch, weights):
     model = getattr(torchvision.models, arch)(weights=None)
     if weights:
         state = read_safetensors(weights)
+        if arch.startswith("efficientnet"):
+            state = timm_to_torchvision(state)
         model.load_state_dict(state, strict=True)
     return model.eval()
 
@@ -87,6 +135,14 @@ def load_image(path):
 def features(model, x, layers):
     """Runs the stem and layer1..N; returns {layer: NCHW tensor} for the requested ones."""
     out = {}
+    if isinstance(model, torchvision.models.EfficientNet):
+        wanted = {EFFNET_LAYER_FEATURE[l]: l for l in layers}
+        h = x
+        for i in range(max(wanted) + 1):
+            h = model.features[i](h)
+            if i in wanted:
+                out[wanted[i]] = h
+        return out
     deepest = max(LAYERS.index(l) for l in layers)
     h = model.maxpool(model.relu(model.bn1(model.conv1(x))))
     for i in range(deepest + 1):
@@ -98,7 +154,7 @@ def features(model, x, layers):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--arch", required=True, choices=["resnet18", "wide_resnet50_2"])
+    ap.add_argument("--arch", required=True, choices=sorted(ARCH_LAYERS))
     ap.add_argument("--weights", help=".safetensors with torch names (omit for torchvision's random init)")
     ap.add_argument("--image", help=".png or .npy [H, W, 3]")
     ap.add_argument("--layers", default="layer1,layer2,layer3,layer4")
@@ -111,8 +167,8 @@ def main():
 
     layers = [l.strip() for l in args.layers.split(",") if l.strip()]
     for l in layers:
-        if l not in LAYERS:
-            raise SystemExit(f"backbone.py: unknown layer {l!r}; layers are {', '.join(LAYERS)}")
+        if l not in ARCH_LAYERS[args.arch]:
+            raise SystemExit(f"backbone.py: unknown layer {l!r}; {args.arch}'s layers are {', '.join(ARCH_LAYERS[args.arch])}")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     model = build(args.arch, args.weights)

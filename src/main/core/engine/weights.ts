@@ -74,8 +74,9 @@ export const WEIGHTS_CATALOG: readonly WeightsEntry[] = [
     repo: 'timm/efficientnet_b4.ra2_in1k',
     url: hubUrl('timm/efficientnet_b4.ra2_in1k'),
     bytes: null,
+    // Hugging Face lists the file as 77.9 MB (timm/efficientnet_b4.ra2_in1k, files); no published sha256 was found.
     sha256: null,
-    sizeHint: 'unknown',
+    sizeHint: '77.9 MB',
     usedBy: ['UniAD'],
   },
 ];

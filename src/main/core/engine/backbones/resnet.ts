@@ -181,10 +181,10 @@ export function randomResNetWeights(arch: ResNetArch, seed: number, options: Ran
   return out;
 }
 
-/** Names every tensor that is missing or of the wrong shape; empty when the set fits `arch`. */
-export function checkResNetTensors(arch: ResNetArch, shapes: Map<string, { shape: number[] }>): string[] {
+/** Names every tensor of `expected` that is missing from `shapes` or has another shape; empty when they fit. */
+export function checkParameterShapes(expected: Map<string, ParamSpec>, shapes: Map<string, { shape: number[] }>): string[] {
   const problems: string[] = [];
-  for (const [name, spec] of resnetParameters(arch)) {
+  for (const [name, spec] of expected) {
     const got = shapes.get(name);
     if (!got) {
       if (!spec.optional) problems.push(`tensor '${name}' is missing (expected shape [${spec.shape.join(', ')}])`);
@@ -195,6 +195,11 @@ export function checkResNetTensors(arch: ResNetArch, shapes: Map<string, { shape
     }
   }
   return problems;
+}
+
+/** Names every tensor that is missing or of the wrong shape; empty when the set fits `arch`. */
+export function checkResNetTensors(arch: ResNetArch, shapes: Map<string, { shape: number[] }>): string[] {
+  return checkParameterShapes(resnetParameters(arch), shapes);
 }
 
 interface FoldedConv {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
 import { LabError } from '../../../../shared/errors';
-import { ResNetBackbone, normalizeImageNet, randomResNetWeights, type ResNetLayer } from '../../engine/backbones/resnet';
+import { buildBackbone, normalizeImageNet, randomWeights } from '../../engine/backbones/index';
 import { loadSafetensors, type DecodedTensor } from '../../engine/safetensors';
 import { writeFileAtomic } from '../../fs-util';
 import type { JobContext } from '../kinds';
@@ -52,12 +52,12 @@ export async function loadImage(path: string, size: number): Promise<Float32Arra
 async function loadWeights(config: FeaturesConfig): Promise<Map<string, DecodedTensor>> {
   if (config.weightsFile) return (await loadSafetensors(config.weightsFile)).tensors;
   const out = new Map<string, DecodedTensor>();
-  for (const [name, t] of randomResNetWeights(config.arch, config.seed)) out.set(name, { dtype: t.dtype ?? 'F32', shape: t.shape, data: t.data });
+  for (const [name, t] of randomWeights(config.arch, config.seed)) out.set(name, { dtype: t.dtype ?? 'F32', shape: t.shape, data: t.data });
   return out;
 }
 
 interface LayerFile {
-  layer: ResNetLayer;
+  layer: string;
   handle: FileHandle;
   headerBytes: number;
   /** Bytes of one image's feature map. */
@@ -69,13 +69,13 @@ export async function runFeatures(config: FeaturesConfig, rawInput: unknown, ctx
   const input: FeaturesInput = inputSchema.parse(rawInput);
   const n = input.images.length;
   const size = config.inputSize;
-  const layers = config.layers as ResNetLayer[];
+  const layers: string[] = config.layers;
   const resume = await ctx.resumeState();
   const startAt = resume ? (resume.state as { next: number }).next : 0;
   if (!Number.isInteger(startAt) || startAt < 0 || startAt > n) throw new LabError(`checkpoint of run ${ctx.runId} is unusable: next image ${String(startAt)} of ${n}`);
 
   ctx.progress({ phase: 'loading weights', step: 0, total: 1 });
-  const model = ResNetBackbone.fromTensors(config.arch, await loadWeights(config));
+  const model = buildBackbone(config.arch, await loadWeights(config));
   const outDir = join(ctx.runDir, 'features');
   await mkdir(outDir, { recursive: true });
   const files: LayerFile[] = [];

@@ -1,8 +1,8 @@
 /**
- * The `features` job kind: extract a ResNet backbone's feature maps for every image of one split
- * of one scenario of a dataset, and write them as `.npy` files in the run folder. This is the
- * frozen-feature step PatchCore, the RD teacher, FastFlow and UniAD share (DESIGN section 6),
- * run as a real job: in its own process, with progress, cancel and checkpoints.
+ * The `features` job kind: extract a backbone's feature maps (a ResNet, or UniAD's EfficientNet-B4)
+ * for every image of one split of one scenario of a dataset, and write them as `.npy` files in the
+ * run folder. This is the frozen-feature step PatchCore, the RD teacher, FastFlow and UniAD share
+ * (DESIGN section 6), run as a real job: in its own process, with progress, cancel and checkpoints.
  *
  * This file is the main-process half (schema, prepare); the tensor code is features-job.ts,
  * loaded only inside the job process.
@@ -11,15 +11,16 @@ import { z } from 'zod';
 import { LabError } from '../../../../shared/errors';
 import { defineKind } from '../kinds';
 
-const LAYERS = ['layer1', 'layer2', 'layer3', 'layer4'] as const;
+// layer5 exists for efficientnet_b4 only (UniAD's fifth level, stride 32); ResNets stop at layer4.
+const LAYERS = ['layer1', 'layer2', 'layer3', 'layer4', 'layer5'] as const;
 
 export const featuresConfigSchema = z
   .object({
     datasetId: z.number().int().positive(),
     scenario: z.string().min(1).max(200),
     split: z.enum(['train', 'test']).default('train'),
-    arch: z.enum(['resnet18', 'wide_resnet50_2']).default('wide_resnet50_2'),
-    layers: z.array(z.enum(LAYERS)).min(1).max(4).default(['layer2', 'layer3']),
+    arch: z.enum(['resnet18', 'wide_resnet50_2', 'efficientnet_b4']).default('wide_resnet50_2'),
+    layers: z.array(z.enum(LAYERS)).min(1).max(5).default(['layer2', 'layer3']),
     /** Images are resized to inputSize × inputSize (224 for PatchCore, 256 for RD and FastFlow). */
     inputSize: z.number().int().min(32).max(1024).default(224),
     batchSize: z.number().int().min(1).max(256).default(8),
@@ -31,7 +32,8 @@ export const featuresConfigSchema = z
     /** Checkpoint after every N batches. */
     checkpointEvery: z.number().int().positive().default(20),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.arch === 'efficientnet_b4' || !c.layers.includes('layer5'), { message: 'layer5 exists for efficientnet_b4 only', path: ['layers'] });
 
 export type FeaturesConfig = z.output<typeof featuresConfigSchema>;
 
