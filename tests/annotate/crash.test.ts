@@ -63,8 +63,14 @@ describe('mask saving under SIGKILL', () => {
         expect(store.connection.pragma('integrity_check', { simple: true })).toBe('ok');
         const repo = new AnnotationRepo(store);
         for (const sampleId of ids) {
-          const row = repo.row(sampleId)!;
+          const row = repo.row(sampleId);
           const acknowledged = lastAcked.get(sampleId) ?? 0;
+          // A kill soon after the first acknowledged save can come before the other sample's first
+          // save committed: no row then, and nothing acknowledged for it either.
+          if (row === null) {
+            expect(acknowledged, `round ${round}, sample ${sampleId}`).toBe(0);
+            continue;
+          }
           // Committed saves survive; only the one in flight (acknowledged + 1) may have landed unannounced.
           expect(row.version).toBeGreaterThanOrEqual(acknowledged);
           expect(row.version).toBeLessThanOrEqual(acknowledged + 1);

@@ -29,6 +29,16 @@ beforeAll(async () => {
   datasetB = insertSynthetic(store, { count: 700, seed: 9, datasetName: 'b', root: '/nonexistent/b' });
   // Rows the importer might write oddly: an empty problem list and a non-JSON one.
   store.connection.prepare("UPDATE samples SET issues = '[]' WHERE id IN (5, 6)").run();
+  // Annotations on every 7th sample that keep the dataset's label (so the label facet stays the
+  // SQL reference's) but set a review state and, on some, the training flag.
+  store.connection
+    .prepare(
+      `INSERT INTO annotations (sample_id, label, defect_type, review_state, mask_path, exclude_train, updated_at, version)
+       SELECT id, CASE WHEN label = 'good' THEN 'good' ELSE 'anomalous' END, CASE WHEN label = 'good' THEN NULL ELSE label END,
+              CASE id % 4 WHEN 0 THEN 'unlabelled' WHEN 1 THEN 'labelled' WHEN 2 THEN 'reviewed' ELSE 'rejected' END, NULL, id % 3 = 0, '2026-01-01T00:00:00.000Z', 1
+       FROM samples WHERE id % 7 = 0`,
+    )
+    .run();
   service = new LibraryService({ repo: new LibraryRepo(store), thumbsDir: join(dir, 'thumbs') });
 });
 
@@ -46,6 +56,8 @@ function nonZero(f: LibraryFacets): LibraryFacets {
       label: strip(f.facets.label),
       mask: strip(f.facets.mask),
       problems: strip(f.facets.problems),
+      review: strip(f.facets.review),
+      training: strip(f.facets.training),
     },
   };
 }
@@ -70,6 +82,10 @@ function randomFilter(rand: () => number): LibraryFilter {
   if (mask) filter.mask = mask;
   const problems = pick(['none', ...PROBLEM_CODES], 0.25);
   if (problems) filter.problems = problems;
+  const review = pick(['unlabelled', 'labelled', 'reviewed', 'rejected'] as const, 0.25);
+  if (review) filter.review = review;
+  const training = pick(['included', 'excluded'] as const, 0.25);
+  if (training) filter.training = training;
   if (rand() < 0.15) filter.search = ['00012', 'WIND', 'test/good', '/crack/'][Math.floor(rand() * 4)]!;
   return filter;
 }

@@ -8,6 +8,10 @@ import type { FacetValue, LibraryFacet, LibraryFacets, LibraryFilter, LibraryRow
 
 type Param = string | number;
 
+/** The workspace's review state and training flag of a sample (no annotation row: unlabelled, included). */
+const REVIEW_SQL = "ifnull((SELECT a.review_state FROM annotations a WHERE a.sample_id = samples.id), 'unlabelled')";
+const TRAINING_SQL = "CASE WHEN ifnull((SELECT a.exclude_train FROM annotations a WHERE a.sample_id = samples.id), 0) = 1 THEN 'excluded' ELSE 'included' END";
+
 function where(filter: LibraryFilter, leaveOut: LibraryFacet | null): { sql: string; params: Param[] } {
   const parts: string[] = ['1'];
   const params: Param[] = [];
@@ -40,6 +44,8 @@ function where(filter: LibraryFilter, leaveOut: LibraryFacet | null): { sql: str
     if (filter.problems.includes('none')) alts.push("(issues IS NULL OR issues = '[]')");
     parts.push(`(${alts.join(' OR ')})`);
   }
+  if (filter.review?.length && leaveOut !== 'review') inList(REVIEW_SQL, filter.review);
+  if (filter.training?.length && leaveOut !== 'training') inList(TRAINING_SQL, filter.training);
   const search = filter.search?.trim().toLowerCase();
   if (search) {
     parts.push('instr(lower(rel_path), ?) > 0');
@@ -113,6 +119,8 @@ export function sqlFacets(db: Database.Database, filter: LibraryFilter): Library
   const kinds = count('kind', "CASE WHEN label = 'good' THEN 'good' ELSE 'anomalous' END");
   const masks = count('mask', "CASE WHEN mask_rel_path IS NOT NULL THEN 'with' ELSE 'without' END");
   const splits = count('split', 'split');
+  const reviews = count('review', REVIEW_SQL);
+  const trainings = count('training', TRAINING_SQL);
   const wp = where(filter, 'problems');
   const problemRows = db
     .prepare(`SELECT j.value AS value, COUNT(DISTINCT samples.id) AS count FROM samples, json_each(samples.issues) j WHERE ${wp.sql} GROUP BY 1 ORDER BY 1`)
@@ -137,6 +145,8 @@ export function sqlFacets(db: Database.Database, filter: LibraryFilter): Library
         { value: 'without', count: get(masks, 'without') },
       ],
       problems: [{ value: 'none', count: none }, ...problemRows],
+      review: ['unlabelled', 'labelled', 'reviewed', 'rejected'].map((value) => ({ value, count: get(reviews, value) })),
+      training: ['included', 'excluded'].map((value) => ({ value, count: get(trainings, value) })),
     },
   };
 }

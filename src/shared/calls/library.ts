@@ -20,6 +20,14 @@ export const THUMB_MAX_SIDE = 256;
 const name = z.string().min(1).max(200);
 
 /**
+ * The review states an annotation can be in; the same list as `REVIEW_STATES` of calls/annotate.ts
+ * (which imports this module, so it cannot be imported from there; a test checks they agree).
+ */
+export const LIBRARY_REVIEW_VALUES = ['unlabelled', 'labelled', 'reviewed', 'rejected'] as const;
+/** Whether a sample goes into training sets (`excluded`: flagged as showing a defect). */
+export const LIBRARY_TRAINING_VALUES = ['included', 'excluded'] as const;
+
+/**
  * The filter of the Library. Values inside one facet are OR'ed, facets are AND'ed; an absent or
  * empty facet does not filter. `problems` matches a sample having any of the listed codes;
  * the pseudo-code `none` matches samples without problems.
@@ -33,6 +41,9 @@ export const libraryFilterSchema = z
     label: z.array(name).max(256).optional(),
     mask: z.array(z.enum(['with', 'without'])).max(2).optional(),
     problems: z.array(z.string().min(1).max(100)).max(64).optional(),
+    /** The workspace's review state (a sample never edited is `unlabelled`). */
+    review: z.array(z.enum(LIBRARY_REVIEW_VALUES)).max(4).optional(),
+    training: z.array(z.enum(LIBRARY_TRAINING_VALUES)).max(2).optional(),
     /** Case-insensitive substring of the path relative to the dataset root. */
     search: z.string().max(200).optional(),
   })
@@ -41,7 +52,7 @@ export const libraryFilterSchema = z
 export type LibraryFilter = z.output<typeof libraryFilterSchema>;
 
 /** The facets that get live counts, in the order the UI shows them. */
-export const LIBRARY_FACETS = ['scenario', 'split', 'kind', 'label', 'mask', 'problems'] as const;
+export const LIBRARY_FACETS = ['scenario', 'split', 'kind', 'label', 'mask', 'review', 'training', 'problems'] as const;
 export type LibraryFacet = (typeof LIBRARY_FACETS)[number];
 
 export const LIBRARY_SORTS = ['default', 'path', 'label', 'fileSize', 'imported'] as const;

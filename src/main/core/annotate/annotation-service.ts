@@ -21,7 +21,7 @@ import type {
 import { LabError } from '../../../shared/errors';
 import { SCENARIO_INFO, isDefectAllowed, isScenario } from '../../../shared/taxonomy';
 import { writeFileAtomic } from '../fs-util';
-import { decodePng, encodePng, PngError } from '../image/png';
+import { decodePng, encodePng, PngError, type RasterImage } from '../image/png';
 import type { AnnotationRepo, AnnotationRow, SampleFacts } from '../store/annotation-repo';
 
 export interface AnnotationPatch {
@@ -100,14 +100,14 @@ export class AnnotationService {
 
   /**
    * Saves a mask given as PNG bytes of exactly the sample's size. A pixel is "defect" when its
-   * first channel is ≥ 128; the file written is gray 0/255.
+   * first channel is ≥ 128; the file written is gray 0/255 (the PNG as sent when it already is).
    */
   async saveMask(sampleId: number, png: Uint8Array, expectedVersion?: number): Promise<Annotation> {
     const facts = this.facts(sampleId);
     if (expectedVersion !== undefined) this.checkVersion(this.repo.row(sampleId), expectedVersion, sampleId);
-    const gray = maskFromPng(png, facts.width, facts.height);
+    const bytes = maskFileBytes(png, facts.width, facts.height);
     const rel = join('masks', String(facts.dataset_id), `${sampleId}.${Date.now().toString(36)}-${randomBytes(4).toString('hex')}.png`);
-    await this.writeFile(join(this.workspaceDir, rel), encodePng(gray, facts.width, facts.height, 1));
+    await this.writeFile(join(this.workspaceDir, rel), bytes);
     return this.repo.transaction(() => {
       this.edit(facts, (s) => ({ ...s, mask: rel, reviewState: s.reviewState === 'unlabelled' ? 'labelled' : s.reviewState }), 'mask', expectedVersion);
       return this.view(facts, this.repo.row(sampleId));
@@ -262,6 +262,10 @@ function checkDefect(s: State, scenario: string): void {
  * Refuses bytes that are not a PNG and a PNG of another size than the image.
  */
 export function maskFromPng(png: Uint8Array, width: number, height: number): Uint8Array {
+  return threshold(decodeMask(png, width, height));
+}
+
+function decodeMask(png: Uint8Array, width: number, height: number): RasterImage {
   let img;
   try {
     img = decodePng(png);
@@ -272,6 +276,29 @@ export function maskFromPng(png: Uint8Array, width: number, height: number): Uin
   if (img.width !== width || img.height !== height) {
     throw new LabError(`the mask is ${img.width}×${img.height} but the image is ${width}×${height}`, 'ValidationError');
   }
+  return img;
+}
+
+/**
+ * The bytes to store for a mask sent as PNG bytes. When the PNG already is what the workspace
+ * keeps (8-bit gray, every pixel 0 or 255: what the editor's encoder writes), it is stored as
+ * sent, after the full decode above has proven it readable and of the right size: a save is then
+ * a check and a write, with no second encode (bench/mask-save.ts). Any other PNG is thresholded
+ * and re-encoded as gray 0/255 with the Up filter, which suits a binary mask's similar rows.
+ */
+export function maskFileBytes(png: Uint8Array, width: number, height: number): Uint8Array {
+  const img = decodeMask(png, width, height);
+  if (img.channels === 1) {
+    const d = img.data;
+    let canonical = true;
+    for (let i = 0; i < d.length && canonical; i++) canonical = d[i] === 0 || d[i] === 255;
+    if (canonical) return png;
+  }
+  return encodePng(threshold(img), width, height, 1, { filter: 2 });
+}
+
+function threshold(img: RasterImage): Uint8Array {
+  const { width, height } = img;
   const out = new Uint8Array(width * height);
   const c = img.channels;
   for (let i = 0; i < out.length; i++) out[i] = (img.data[i * c] ?? 0) >= 128 ? 255 : 0;

@@ -10,7 +10,7 @@ import { copyFile, readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { LabError } from '../../../shared/errors';
 import { makeDirs, writeFileAtomic } from '../fs-util';
-import type { AnnotationRepo, AnnotationRow, ExportRow } from '../store/annotation-repo';
+import { annotationOfExportRow, type AnnotationRepo } from '../store/annotation-repo';
 import { stateOf } from './annotation-service';
 
 export interface ExportedFile {
@@ -55,20 +55,6 @@ async function checkOutDir(outDir: string): Promise<void> {
   }
 }
 
-function rowOf(r: ExportRow): AnnotationRow | null {
-  if (r.a_label === null) return null;
-  return {
-    sample_id: r.id,
-    label: r.a_label,
-    defect_type: r.a_defect_type,
-    review_state: r.a_review_state ?? 'unlabelled',
-    mask_path: r.a_mask_path,
-    exclude_train: r.a_exclude_train ?? 0,
-    updated_at: '',
-    version: 0,
-  };
-}
-
 export async function exportDataset(options: ExportOptions): Promise<ExportManifest> {
   const { repo, workspaceDir, outDir } = options;
   await checkOutDir(outDir);
@@ -103,7 +89,7 @@ export async function exportDataset(options: ExportOptions): Promise<ExportManif
     }
   };
   for (const r of rows) {
-    const s = stateOf(r, rowOf(r));
+    const s = stateOf(r, annotationOfExportRow(r));
     const source = join(r.root, r.rel_path);
     if (s.reviewState === 'rejected') {
       manifest.skipped.push({ sampleId: r.id, source, reason: 'rejected' });

@@ -9,13 +9,14 @@
  * exactly one facet counts for that facet only, the crossfilter trick), a filtered, sorted id list
  * is one walk of a precomputed sort permutation, and any page is a slice of it.
  */
+import { LIBRARY_REVIEW_VALUES, LIBRARY_TRAINING_VALUES } from '../../../shared/calls/library';
 import type { FacetValue, LibraryFacet, LibraryFacets, LibraryFilter, LibraryRow, LibrarySelection, LibrarySort, LibrarySortKey } from '../../../shared/calls/library';
 import type { LibraryColumns } from '../store/library-repo';
 
 /** The pseudo problem code that matches samples without problems. */
 export const NO_PROBLEMS = 'none';
 
-const FACET_BIT: Record<LibraryFacet, number> = { scenario: 1, split: 2, kind: 4, label: 8, mask: 16, problems: 32 };
+const FACET_BIT: Record<LibraryFacet, number> = { scenario: 1, split: 2, kind: 4, label: 8, mask: 16, problems: 32, review: 64, training: 128 };
 const SPLITS = ['train', 'test'] as const;
 
 /** A dictionary of distinct strings, coded in first-seen order. */
@@ -49,6 +50,8 @@ interface CompiledFilter {
   kind: Uint8Array | null;
   mask: Uint8Array | null;
   problems: Uint8Array | null;
+  review: Uint8Array | null;
+  training: Uint8Array | null;
 }
 
 function parseProblems(issues: string | null): string[] {
@@ -70,6 +73,10 @@ export class LibraryIndex {
   private readonly split: Uint8Array;
   private readonly label: Uint16Array;
   private readonly hasMask: Uint8Array;
+  /** Index into LIBRARY_REVIEW_VALUES. */
+  private readonly review: Uint8Array;
+  /** 1: excluded from training sets (index into LIBRARY_TRAINING_VALUES). */
+  private readonly excluded: Uint8Array;
   /** Code of the row's distinct problem list (`problemSets`). */
   private readonly problemSet: Uint32Array;
   private readonly fileSize: Float64Array;
@@ -108,6 +115,8 @@ export class LibraryIndex {
     this.split = new Uint8Array(n);
     this.label = new Uint16Array(n);
     this.hasMask = new Uint8Array(n);
+    this.review = new Uint8Array(n);
+    this.excluded = new Uint8Array(n);
     this.problemSet = new Uint32Array(n);
     this.fileSize = new Float64Array(n);
     this.width = new Uint32Array(n);
@@ -124,6 +133,8 @@ export class LibraryIndex {
       this.label[i] = this.labels.code(columns.labels[k]!);
       this.relPath[i] = columns.relPaths[k]!;
       this.hasMask[i] = columns.hasMask[k]!;
+      this.review[i] = columns.reviews[k]!;
+      this.excluded[i] = columns.excluded[k]!;
       const issues = columns.issues[k] ?? null;
       let ps = setCodes.get(issues);
       if (ps === undefined) {
@@ -179,6 +190,8 @@ export class LibraryIndex {
     const kindCount = new Float64Array(2);
     const labelCount = new Float64Array(nLabel);
     const maskCount = new Float64Array(2);
+    const reviewCount = new Float64Array(LIBRARY_REVIEW_VALUES.length);
+    const trainingCount = new Float64Array(2);
     // Problems are counted per distinct problem list first, then spread over its codes once.
     const problemSetCount = new Float64Array(this.problemSets.length);
     const goodCode = this.labels.find('good');
@@ -192,6 +205,8 @@ export class LibraryIndex {
       const lb = this.label[i]!;
       const mk = this.hasMask[i]!;
       const ps = this.problemSet[i]!;
+      const rv = this.review[i]!;
+      const ex = this.excluded[i]!;
       let fails = 0;
       if (f.scenario !== null && f.scenario[sc] === 0) fails |= FACET_BIT.scenario;
       if (f.split !== null && f.split[sp] === 0) fails |= FACET_BIT.split;
@@ -199,6 +214,8 @@ export class LibraryIndex {
       if (f.label !== null && f.label[lb] === 0) fails |= FACET_BIT.label;
       if (f.mask !== null && f.mask[mk] === 0) fails |= FACET_BIT.mask;
       if (f.problems !== null && f.problems[ps] === 0) fails |= FACET_BIT.problems;
+      if (f.review !== null && f.review[rv] === 0) fails |= FACET_BIT.review;
+      if (f.training !== null && f.training[ex] === 0) fails |= FACET_BIT.training;
       if (fails === 0) {
         total++;
         scenarioCount[sc]!++;
@@ -207,6 +224,8 @@ export class LibraryIndex {
         labelCount[lb]!++;
         maskCount[mk]!++;
         problemSetCount[ps]!++;
+        reviewCount[rv]!++;
+        trainingCount[ex]!++;
       } else if ((fails & (fails - 1)) === 0) {
         // Fails exactly one facet: it would match if that facet's own filter were left out.
         if (fails === FACET_BIT.scenario) scenarioCount[sc]!++;
@@ -214,6 +233,8 @@ export class LibraryIndex {
         else if (fails === FACET_BIT.kind) kindCount[lb === goodCode ? 0 : 1]!++;
         else if (fails === FACET_BIT.label) labelCount[lb]!++;
         else if (fails === FACET_BIT.mask) maskCount[mk]!++;
+        else if (fails === FACET_BIT.review) reviewCount[rv]!++;
+        else if (fails === FACET_BIT.training) trainingCount[ex]!++;
         else problemSetCount[ps]!++;
       }
     }
@@ -241,6 +262,8 @@ export class LibraryIndex {
           { value: 'without', count: maskCount[0]! },
         ],
         problems: [{ value: NO_PROBLEMS, count: none }, ...named(this.problemCodes.values, problemCount)],
+        review: LIBRARY_REVIEW_VALUES.map((value, i) => ({ value, count: reviewCount[i]! })),
+        training: LIBRARY_TRAINING_VALUES.map((value, i) => ({ value, count: trainingCount[i]! })),
       },
     };
   }
@@ -288,6 +311,8 @@ export class LibraryIndex {
       if (f.label !== null && f.label[this.label[i]!] === 0) continue;
       if (f.mask !== null && f.mask[this.hasMask[i]!] === 0) continue;
       if (f.problems !== null && f.problems[this.problemSet[i]!] === 0) continue;
+      if (f.review !== null && f.review[this.review[i]!] === 0) continue;
+      if (f.training !== null && f.training[this.excluded[i]!] === 0) continue;
       if (found !== null && found[i] === 0) continue;
       out[n++] = i;
     }
@@ -332,6 +357,8 @@ export class LibraryIndex {
       kind,
       mask: table(2, filter.mask, (v) => (v === 'with' ? 1 : v === 'without' ? 0 : undefined)),
       problems,
+      review: table(LIBRARY_REVIEW_VALUES.length, filter.review, (v) => LIBRARY_REVIEW_VALUES.indexOf(v as (typeof LIBRARY_REVIEW_VALUES)[number])),
+      training: table(2, filter.training, (v) => LIBRARY_TRAINING_VALUES.indexOf(v as (typeof LIBRARY_TRAINING_VALUES)[number])),
     };
   }
 
@@ -456,6 +483,8 @@ export function filterKey(filter: LibraryFilter): string {
     sorted(filter.label),
     sorted(filter.mask),
     sorted(filter.problems),
+    sorted(filter.review),
+    sorted(filter.training),
     filter.search?.trim().toLowerCase() || null,
   ]);
 }

@@ -133,3 +133,18 @@ interface HistoryRow {
 function toEntry(row: HistoryRow): AnnotationHistoryEntry {
   return { id: row.id, sampleId: row.sample_id, at: row.at, version: row.version, change: JSON.parse(row.change) as AnnotationChange };
 }
+
+/** The workspace's annotation of an exported sample row, or null when the sample has none. */
+export function annotationOfExportRow(r: ExportRow): AnnotationRow | null {
+  if (r.a_label === null) return null;
+  return {
+    sample_id: r.id,
+    label: r.a_label,
+    defect_type: r.a_defect_type,
+    review_state: r.a_review_state ?? 'unlabelled',
+    mask_path: r.a_mask_path,
+    exclude_train: r.a_exclude_train ?? 0,
+    updated_at: '',
+    version: 0,
+  };
+}

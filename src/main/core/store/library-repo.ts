@@ -25,11 +25,19 @@ export interface LibraryColumns {
   labels: string[];
   relPaths: string[];
   hasMask: number[];
+  /** Review state as an index into LIBRARY_REVIEW_VALUES (0 unlabelled … 3 rejected). */
+  reviews: number[];
+  /** 1 when the sample is excluded from training sets. */
+  excluded: number[];
   issues: (string | null)[];
   fileSizes: (number | null)[];
   widths: number[];
   heights: number[];
 }
+
+/** The review state as a digit, in LIBRARY_REVIEW_VALUES order; no annotation row is `unlabelled`. */
+const REVIEW_CODE_SQL = "CASE a.review_state WHEN 'labelled' THEN 1 WHEN 'reviewed' THEN 2 WHEN 'rejected' THEN 3 ELSE 0 END";
+const EXCLUDED_SQL = '(ifnull(a.exclude_train, 0) = 1)';
 
 /** Separator of text columns in the packed scan: ASCII unit separator, absent from real paths. */
 const US = '\x1f';
@@ -92,16 +100,18 @@ export class LibraryRepo {
       .prepare(
         `SELECT COUNT(*) AS n, group_concat(id, ',') AS ids, group_concat(dataset_id, ',') AS ds, group_concat(scenario, char(31)) AS sc,
                 group_concat(split = 'test', '') AS sp, group_concat(${EFFECTIVE_LABEL_SQL}, char(31)) AS lb, group_concat(rel_path, char(31)) AS rp,
-                group_concat(${HAS_MASK_SQL}, '') AS mk, group_concat(ifnull(issues, ''), char(31)) AS iss,
+                group_concat(${HAS_MASK_SQL}, '') AS mk, group_concat(${REVIEW_CODE_SQL}, '') AS rv, group_concat(${EXCLUDED_SQL}, '') AS ex,
+                group_concat(ifnull(issues, ''), char(31)) AS iss,
                 group_concat(ifnull(file_size, ''), ',') AS fs, group_concat(width, ',') AS w, group_concat(height, ',') AS h
          FROM samples s LEFT JOIN annotations a ON a.sample_id = s.id`,
       )
-      .get() as Record<'ids' | 'ds' | 'sc' | 'sp' | 'lb' | 'rp' | 'mk' | 'iss' | 'fs' | 'w' | 'h', string | null> & { n: number };
+      .get() as Record<'ids' | 'ds' | 'sc' | 'sp' | 'lb' | 'rp' | 'mk' | 'rv' | 'ex' | 'iss' | 'fs' | 'w' | 'h', string | null> & { n: number };
     const n = packed.n;
-    if (n === 0) return { ids: [], datasetIds: [], scenarios: [], splits: [], labels: [], relPaths: [], hasMask: [], issues: [], fileSizes: [], widths: [], heights: [] };
+    if (n === 0) return { ids: [], datasetIds: [], scenarios: [], splits: [], labels: [], relPaths: [], hasMask: [], reviews: [], excluded: [], issues: [], fileSizes: [], widths: [], heights: [] };
     const nums = (s: string | null) => (s ?? '').split(',').map(Number);
     const texts = (s: string | null) => (s ?? '').split(US);
     const digits = (s: string | null) => Array.from(s ?? '', (c) => (c === '1' ? 1 : 0));
+    const codes = (s: string | null) => Array.from(s ?? '', Number);
     const columns: LibraryColumns = {
       ids: nums(packed.ids),
       datasetIds: nums(packed.ds),
@@ -110,6 +120,8 @@ export class LibraryRepo {
       labels: texts(packed.lb),
       relPaths: texts(packed.rp),
       hasMask: digits(packed.mk),
+      reviews: codes(packed.rv),
+      excluded: digits(packed.ex),
       issues: texts(packed.iss).map((v) => (v === '' ? null : v)),
       fileSizes: (packed.fs ?? '').split(',').map((v) => (v === '' ? null : Number(v))),
       widths: nums(packed.w),
@@ -123,11 +135,12 @@ export class LibraryRepo {
   scanRows(): LibraryColumns {
     const rows = this.store.connection
       .prepare(
-        `SELECT id, dataset_id, scenario, split = 'test', ${EFFECTIVE_LABEL_SQL}, rel_path, ${HAS_MASK_SQL}, issues, file_size, width, height
+        `SELECT id, dataset_id, scenario, split = 'test', ${EFFECTIVE_LABEL_SQL}, rel_path, ${HAS_MASK_SQL}, issues, file_size, width, height,
+                ${REVIEW_CODE_SQL}, ${EXCLUDED_SQL}
          FROM samples s LEFT JOIN annotations a ON a.sample_id = s.id ORDER BY id`,
       )
       .raw(true)
-      .all() as [number, number, string, number, string, string, number, string | null, number | null, number, number][];
+      .all() as [number, number, string, number, string, string, number, string | null, number | null, number, number, number, number][];
     return {
       ids: rows.map((r) => r[0]),
       datasetIds: rows.map((r) => r[1]),
@@ -136,6 +149,8 @@ export class LibraryRepo {
       labels: rows.map((r) => r[4]),
       relPaths: rows.map((r) => r[5]),
       hasMask: rows.map((r) => r[6]),
+      reviews: rows.map((r) => r[11]),
+      excluded: rows.map((r) => r[12]),
       issues: rows.map((r) => r[7]),
       fileSizes: rows.map((r) => r[8]),
       widths: rows.map((r) => r[9]),

@@ -1,7 +1,8 @@
 /**
  * The mask editor's pixel operations as pure functions over a binary mask, so they are tested
  * without a canvas: brush stamping (a disc) and strokes between pointer samples (stamps close
- * enough that a fast drag leaves no gaps), 4-connected flood fill, clear, and a bounded
+ * enough that a fast drag leaves no gaps), polygon fill (even-odd or non-zero scanline at pixel
+ * centres), 4-connected flood fill, clear, and a bounded
  * undo/redo history of whole-mask snapshots (a 0/1 byte per pixel: 2 MB for a 1920×1080 image,
  * so 40 steps stay under 100 MB).
  */
@@ -108,6 +109,86 @@ export function floodFill(mask: Mask, x: number, y: number, value: 0 | 1): numbe
         const match = data[nrow + i] === target;
         if (match && !inRun) stack.push(i, ny);
         inRun = match;
+      }
+    }
+  }
+  return changed;
+}
+
+/** A pixel rectangle, inclusive: what an operation may have touched, for redrawing only that. */
+export interface Rect {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** The pixels a disc stroke of `radius` from (x0, y0) to (x1, y1) can touch, clipped to the mask; null when none. */
+export function strokeBounds(mask: Mask, x0: number, y0: number, x1: number, y1: number, radius: number): Rect | null {
+  const r = Math.max(radius, 0.5) + 1;
+  return clipRect(mask, {
+    x0: Math.floor(Math.min(x0, x1) - r),
+    y0: Math.floor(Math.min(y0, y1) - r),
+    x1: Math.ceil(Math.max(x0, x1) + r),
+    y1: Math.ceil(Math.max(y0, y1) + r),
+  });
+}
+
+export function clipRect(mask: Mask, r: Rect): Rect | null {
+  const out = { x0: Math.max(0, r.x0), y0: Math.max(0, r.y0), x1: Math.min(mask.width - 1, r.x1), y1: Math.min(mask.height - 1, r.y1) };
+  return out.x0 > out.x1 || out.y0 > out.y1 ? null : out;
+}
+
+export type FillRule = 'evenodd' | 'nonzero';
+
+/**
+ * Fills the polygon through `points` (image pixels, fractional allowed; closed implicitly) with
+ * `value`: a pixel is inside when its centre is, by `rule`, as a canvas `fill()` decides. A
+ * scanline fill: per row, the edges crossing the row's centre line give sorted crossings, and the
+ * spans between them are filled by the winding or parity count. Fewer than 3 points fill nothing.
+ * Returns the number of pixels changed.
+ */
+export function fillPolygon(mask: Mask, points: readonly { x: number; y: number }[], value: 0 | 1, rule: FillRule = 'evenodd'): number {
+  const n = points.length;
+  if (n < 3) return 0;
+  let minY = Infinity;
+  let maxY = -Infinity;
+  for (const p of points) {
+    minY = Math.min(minY, p.y);
+    maxY = Math.max(maxY, p.y);
+  }
+  const yStart = Math.max(0, Math.ceil(minY - 0.5));
+  const yEnd = Math.min(mask.height - 1, Math.floor(maxY - 0.5));
+  const xs: number[] = [];
+  const dirs: number[] = [];
+  let changed = 0;
+  for (let y = yStart; y <= yEnd; y++) {
+    const cy = y + 0.5;
+    xs.length = 0;
+    dirs.length = 0;
+    for (let k = 0; k < n; k++) {
+      const a = points[k]!;
+      const b = points[(k + 1) % n]!;
+      // Half-open in y, so a vertex on the scanline is counted once and horizontal edges never.
+      if (a.y <= cy === b.y <= cy) continue;
+      xs.push(a.x + ((cy - a.y) / (b.y - a.y)) * (b.x - a.x));
+      dirs.push(b.y > a.y ? 1 : -1);
+    }
+    const order = xs.map((_, i) => i).sort((i, j) => xs[i]! - xs[j]!);
+    let winding = 0;
+    for (let k = 0; k < order.length - 1; k++) {
+      winding += rule === 'evenodd' ? 1 : dirs[order[k]!]!;
+      const inside = rule === 'evenodd' ? winding % 2 === 1 : winding !== 0;
+      if (!inside) continue;
+      // Pixels whose centre x + 0.5 lies in [left, right).
+      const from = Math.max(0, Math.ceil(xs[order[k]!]! - 0.5));
+      const to = Math.min(mask.width - 1, Math.ceil(xs[order[k + 1]!]! - 0.5) - 1);
+      const row = y * mask.width;
+      for (let x = from; x <= to; x++) {
+        if (mask.data[row + x] !== value) {
+          mask.data[row + x] = value;
+          changed++;
+        }
       }
     }
   }

@@ -9,6 +9,8 @@ export const FACET_TITLES: Record<LibraryFacet, string> = {
   label: 'Defect type',
   mask: 'Mask',
   problems: 'Problems',
+  review: 'Review state',
+  training: 'Training',
 };
 
 export const SORT_LABELS: Record<LibrarySortKey, string> = {
@@ -37,6 +39,10 @@ export function facetValueLabel(facet: LibraryFacet, value: string): string {
       return value === 'none' ? 'No problems' : humanize(value);
     case 'label':
       return humanize(value);
+    case 'review':
+      return value.charAt(0).toUpperCase() + value.slice(1);
+    case 'training':
+      return value === 'excluded' ? 'Excluded (flagged)' : 'Included';
   }
 }
 

@@ -212,3 +212,33 @@ export async function idsInRange(first: number, last: number): Promise<number[]>
   });
   return ids;
 }
+
+/**
+ * Reads the counts and every loaded page again in place (after a bulk edit changed labels or
+ * review states): the grid keeps its scroll position, unlike a filter change.
+ */
+export async function reloadInPlace(): Promise<void> {
+  const loaded = [...pages.keys()];
+  pages.clear();
+  pending.clear();
+  library.version++;
+  await Promise.all([refresh(), ...loaded.map((p) => ensureRows(p * PAGE_SIZE, p * PAGE_SIZE))]);
+}
+
+/**
+ * The scenarios of the given sample ids as far as the loaded pages tell, and how many ids no
+ * loaded page holds (a shift-click range may reach beyond them).
+ */
+export function loadedScenarios(ids: ReadonlySet<number>): { scenarios: string[]; unknown: number } {
+  // A handful of scenarios: a list is enough (and not a Set the reactivity lint would flag).
+  const found: string[] = [];
+  let seen = 0;
+  for (const page of pages.values()) {
+    for (const row of page) {
+      if (!ids.has(row.id)) continue;
+      if (!found.includes(row.scenario)) found.push(row.scenario);
+      seen++;
+    }
+  }
+  return { scenarios: found, unknown: ids.size - seen };
+}
