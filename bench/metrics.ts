@@ -3,18 +3,26 @@
  * with synthetic ground truth (connected blobs on half the images, three defect types), every metric
  * for the scenario and per defect type. Prints seconds and peak RSS, then runs the Python reference
  * (scripts/reference/metrics.py: sklearn + scipy) on the same data written as .npy and prints the
- * ratio and the largest differences.
+ * ratio and the largest differences. Unless --no-previous, it also times the implementation before the
+ * packed-slab rewrite (bench/previous/pixel-metrics-v1.ts) on the same data in a child process (its own
+ * heap and peak RSS), prints that ratio, and checks that both give identical results, curves included.
  *
- *   npx tsx bench/metrics.ts [--n 2500] [--size 256] [--no-python] [--seed 1]
+ *   npx tsx bench/metrics.ts [--n 2500] [--size 256] [--no-python] [--no-previous] [--repeat 1] [--seed 1]
+ *
+ * With --repeat K each implementation runs K times and the fastest run (wall) and the least CPU
+ * time are printed.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pixelMetrics, type PixelSubset } from '../src/main/core/evaluation/pixel-metrics';
 import { scoreMetrics } from '../src/main/core/evaluation/score-metrics';
 import { encodeNpy } from '../src/main/core/evaluation/npy';
+import { mulberry32 } from '../src/main/core/engine/random';
+import { pixelMetrics as previousPixelMetrics } from './previous/pixel-metrics-v1';
 
 const { values } = parseArgs({
   options: {
@@ -22,25 +30,19 @@ const { values } = parseArgs({
     size: { type: 'string', default: '256' },
     seed: { type: 'string', default: '1' },
     'no-python': { type: 'boolean', default: false },
+    'no-previous': { type: 'boolean', default: false },
+    // Internal: the child that times the previous implementation and prints one JSON line.
+    impl: { type: 'string', default: 'current' },
+    repeat: { type: 'string', default: '1' },
   },
 });
 const n = Number.parseInt(values.n, 10);
 const size = Number.parseInt(values.size, 10);
 const plane = size * size;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const repeat = Math.max(1, Number.parseInt(values.repeat, 10));
 
 // --- synthetic test set: half normal, the rest split over three defect types --------------------
-const rand = rng(Number.parseInt(values.seed, 10));
+const rand = mulberry32(Number.parseInt(values.seed, 10));
 const maps = new Float32Array(n * plane);
 const masks = new Uint8Array(n * plane);
 const group = new Int32Array(n); // 0 good, 1..3 defect types
@@ -79,29 +81,83 @@ const subsets: PixelSubset[] = [
 ];
 
 // --- ours ----------------------------------------------------------------------------------------
-const rssBefore = process.memoryUsage().rss;
-const t1 = performance.now();
-const timings: Record<string, number> = {};
-const pixel = pixelMetrics({ width: size, height: size, count: n, maps, masks }, subsets, { timings });
-const scores = new Float64Array(n);
-const labels = new Uint8Array(n);
-for (let i = 0; i < n; i++) {
-  let m = -Infinity;
-  for (let j = 0; j < plane; j++) {
-    const v = maps[i * plane + j]!;
-    if (v > m) m = v;
-    if (masks[i * plane + j]) labels[i] = 1;
+/** Image scores (max of each map, shape [n]) and labels (any mask pixel > 0, shape [n]). */
+function imageScores(): { scores: Float64Array; labels: Uint8Array } {
+  const scores = new Float64Array(n);
+  const labels = new Uint8Array(n);
+  // Masks read 4 bytes at a time (each plane starts word-aligned when plane % 4 === 0).
+  const words = plane % 4 === 0 ? new Int32Array(masks.buffer, masks.byteOffset, masks.length >> 2) : null;
+  for (let i = 0; i < n; i++) {
+    const off = i * plane;
+    let m = -Infinity;
+    for (let j = off; j < off + plane; j++) {
+      const v = maps[j]!;
+      if (v > m) m = v;
+    }
+    scores[i] = m;
+    if (words) {
+      for (let k = off >> 2; k < (off + plane) >> 2; k++) {
+        if (words[k] !== 0) {
+          labels[i] = 1;
+          break;
+        }
+      }
+    } else labels[i] = masks.subarray(off, off + plane).some((v) => v !== 0) ? 1 : 0;
   }
-  scores[i] = m;
+  return { scores, labels };
 }
-const image = subsets.map((s) => scoreMetrics(scores, labels, s.images));
-const ourSeconds = (performance.now() - t1) / 1000;
+
+const child = values.impl === 'previous';
+const run = child ? previousPixelMetrics : pixelMetrics;
+const rssBefore = process.memoryUsage().rss;
+// Best of --repeat runs, wall and CPU seconds each: on a shared machine the quietest run is the
+// honest figure, and CPU seconds inflate less than wall time when others hold the cores.
+let ourSeconds = Number.POSITIVE_INFINITY;
+let ourCpu = Number.POSITIVE_INFINITY;
+let timings: Record<string, number> = {};
+let pixel: ReturnType<typeof pixelMetrics> = [];
+let image: ReturnType<typeof scoreMetrics>[] = [];
+for (let r = 0; r < repeat; r++) {
+  const cpu0 = process.cpuUsage();
+  const t1 = performance.now();
+  const runTimings: Record<string, number> = {};
+  pixel = run({ width: size, height: size, count: n, maps, masks }, subsets, { timings: runTimings });
+  const { scores, labels } = imageScores();
+  image = subsets.map((s) => scoreMetrics(scores, labels, s.images));
+  const seconds = (performance.now() - t1) / 1000;
+  const cpuUsed = process.cpuUsage(cpu0);
+  ourCpu = Math.min(ourCpu, (cpuUsed.user + cpuUsed.system) / 1e6);
+  if (seconds < ourSeconds) {
+    ourSeconds = seconds;
+    timings = runTimings;
+  }
+}
 const peakRss = process.resourceUsage().maxRSS * 1024;
+const digest = createHash('sha256').update(JSON.stringify(pixel)).digest('hex');
+const phases = (t: Record<string, number>): string => Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ');
+if (child) {
+  console.log(JSON.stringify({ seconds: ourSeconds, cpu: ourCpu, peakRss, phases: phases(timings), digest }));
+  process.exit(0);
+}
 console.log(
-  `ours: ${ourSeconds.toFixed(2)} s for ${subsets.length} subsets; peak RSS ${(peakRss / 2 ** 30).toFixed(2)} GiB ` +
+  `ours${repeat > 1 ? ` (best of ${repeat})` : ''}: ${ourSeconds.toFixed(2)} s (${ourCpu.toFixed(2)} s CPU; load average ${loadavg()[0]!.toFixed(2)}) for ${subsets.length} subsets; peak RSS ${(peakRss / 2 ** 30).toFixed(2)} GiB ` +
     `(inputs ${(((maps.byteLength + masks.byteLength) / 2 ** 30)).toFixed(2)} GiB, RSS before ${(rssBefore / 2 ** 30).toFixed(2)} GiB)`,
 );
-console.log(`  phases: ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
+console.log(`  phases: ${phases(timings)}`);
+
+// --- the previous implementation on the same data, in a child with its own heap ----------------
+if (!values['no-previous']) {
+  const args = [...process.execArgv, import.meta.filename, '--n', String(n), '--size', String(size), '--seed', values.seed, '--repeat', String(repeat), '--impl', 'previous'];
+  const out = execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const prev = JSON.parse(out.trim().split('\n').at(-1)!) as { seconds: number; cpu: number; peakRss: number; phases: string; digest: string };
+  const same = prev.digest === digest;
+  console.log(`previous implementation: ${prev.seconds.toFixed(2)} s (${prev.cpu.toFixed(2)} s CPU), peak RSS ${(prev.peakRss / 2 ** 30).toFixed(2)} GiB (${prev.phases})`);
+  console.log(
+    `ratio: ours is ${(prev.seconds / ourSeconds).toFixed(2)}× the previous implementation's speed (${(prev.cpu / ourCpu).toFixed(2)}× in CPU time); ` +
+      `results ${same ? 'identical (curves included)' : 'DIFFER'}`,
+  );
+  if (!same) process.exitCode = 1;
+}
 for (let s = 0; s < subsets.length; s++) {
   const p = pixel[s]!;
   console.log(

@@ -30,13 +30,13 @@ function imageLabels(c: ReferenceInput): Uint8Array {
   return out;
 }
 
-/** Ranking paths of pixelMetrics: one scatter; slabs and tallies from the maps; tallied buckets; dense buckets; 32-bit classes. */
+/** Ranking paths of pixelMetrics: one gather; slabs and tallies from the maps; tallied buckets; dense buckets; dense in small slabs. */
 const PATHS: PixelMetricsOptions[] = [
   {},
   { memoryBytes: 4096 },
   { sortPixels: 8 },
   { denseFrom: 1 },
-  { denseFrom: 1, memoryBytes: 6000, wideClasses: true },
+  { denseFrom: 1, memoryBytes: 6000 },
 ];
 
 /** Compares every metric of every subset with the reference, through every ranking path. */

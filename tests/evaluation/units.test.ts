@@ -8,6 +8,36 @@ import { MetricUndefinedError } from '../../src/main/core/evaluation/curve';
 import { floatKey, keyToFloat } from '../../src/main/core/evaluation/float-order';
 import { aupro, pixelAuroc, pixelMetrics } from '../../src/main/core/evaluation/pixel-metrics';
 import { f1Max, rocAuc, scoreMetrics } from '../../src/main/core/evaluation/score-metrics';
+import { rng } from './reference';
+
+/** 8-connected labels numbered in raster order of each component's first pixel, by breadth-first fill. */
+function floodFill(mask: Uint8Array, width: number, height: number): number[] {
+  const labels = new Array<number>(width * height).fill(0);
+  let next = 0;
+  for (let start = 0; start < labels.length; start++) {
+    if (mask[start] === 0 || labels[start] !== 0) continue;
+    labels[start] = ++next;
+    const queue = [start];
+    while (queue.length > 0) {
+      const i = queue.pop()!;
+      const y = Math.floor(i / width);
+      const x = i % width;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const yy = y + dy;
+          const xx = x + dx;
+          if (yy < 0 || yy >= height || xx < 0 || xx >= width) continue;
+          const j = yy * width + xx;
+          if (mask[j] !== 0 && labels[j] === 0) {
+            labels[j] = next;
+            queue.push(j);
+          }
+        }
+      }
+    }
+  }
+  return labels;
+}
 
 describe('float keys', () => {
   it('order like the numbers, fold -0 onto +0, and invert', () => {
@@ -39,6 +69,31 @@ describe('connected components', () => {
   it('merges a U shape whose arms meet late', () => {
     const mask = Uint8Array.from([1, 0, 1, 1, 0, 1, 1, 1, 1]);
     expect(labelComponents(mask, 3, 3).count).toBe(1);
+  });
+
+  it('labels the same through the 4-byte word skip (aligned) and byte by byte (unaligned), as a flood fill does', () => {
+    const rand = rng(7);
+    const width = 24;
+    const height = 16;
+    const n = width * height;
+    for (let trial = 0; trial < 40; trial++) {
+      const density = [0.02, 0.1, 0.4][trial % 3]!;
+      const backing = new Uint8Array(n + 8);
+      const aligned = backing.subarray(4, 4 + n);
+      for (let i = 0; i < n; i++) aligned[i] = rand() < density ? 1 + Math.floor(rand() * 255) : 0;
+      const unaligned = new Uint8Array(n + 1).subarray(1);
+      unaligned.set(aligned);
+      const a = labelComponents(aligned, width, height);
+      const b = labelComponents(unaligned, width, height);
+      const ref = floodFill(aligned, width, height);
+      expect(Array.from(a.labels)).toEqual(ref);
+      expect(Array.from(b.labels)).toEqual(ref);
+      expect(Array.from(a.sizes)).toEqual(Array.from(b.sizes));
+      expect([a.first, a.last]).toEqual([ref.findIndex((l) => l > 0), ref.length - 1 - [...ref].reverse().findIndex((l) => l > 0)]);
+    }
+    // Scratch reused from a bigger earlier mask must not leak old labels into background.
+    const scratch = new Int32Array(n).fill(9);
+    expect(Array.from(labelComponents(new Uint8Array(n), width, height, scratch).labels).every((l) => l === 0)).toBe(true);
   });
 });
 
@@ -76,5 +131,21 @@ describe('worked examples', () => {
     expect(() => pixelAuroc(normal)).toThrow(/0 anomalous and 2 normal/);
     expect(() => pixelMetrics({ ...normal, maps: Float32Array.from([0.1, Number.NaN]) })).toThrow(/map 0 holds a non-finite value \(NaN\) at pixel 1/);
     expect(() => scoreMetrics([Number.POSITIVE_INFINITY], [1])).toThrow(/not finite/);
+  });
+
+  it('rejects every non-finite bit pattern and accepts the extreme finite ones', () => {
+    // The check reads the key histogram, so probe the patterns at its edges: ±Inf, NaNs with and
+    // without the sign bit and with the smallest and largest payloads, and ±FLT_MAX, ±denormals, -0.
+    const bad = [0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0xffffffff, 0x7fffffff];
+    for (const pattern of bad) {
+      const maps = Float32Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);
+      new Uint32Array(maps.buffer)[4] = pattern;
+      const set = { width: 3, height: 1, count: 2, maps, masks: Uint8Array.from([0, 1, 0, 0, 0, 1]) };
+      expect(() => pixelMetrics(set)).toThrow(/map 1 holds a non-finite value \((NaN|Infinity|-Infinity)\) at pixel 1/);
+    }
+    const extremes = Float32Array.from([3.4028234663852886e38, -3.4028234663852886e38, 1e-45, -1e-45, -0, 0]);
+    const [m] = pixelMetrics({ width: 6, height: 1, count: 1, maps: extremes, masks: Uint8Array.from([1, 0, 0, 0, 0, 1]) });
+    // FLT_MAX beats all 4 normal pixels; 0 beats -1e-45 and -FLT_MAX and ties with -0: (4 + 2.5) / 8.
+    expect(m!.auroc).toBe(0.8125);
   });
 });

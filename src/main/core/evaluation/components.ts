@@ -3,7 +3,9 @@
  * structure of ones (the connectivity the MVTec AD evaluation script uses for ground-truth regions).
  *
  * Two passes with union-find over provisional labels; final labels are numbered 1..count in the
- * raster order of each component's first pixel, which is scipy's numbering too.
+ * raster order of each component's first pixel, which is scipy's numbering too. The first pass skips
+ * background four pixels at a time and the second only spans the foreground's extent, because the
+ * evaluation labels every anomalous mask of a test set (1,250 of 256² at MIAD scale).
  */
 
 export interface Components {
@@ -13,6 +15,9 @@ export interface Components {
   labels: Int32Array;
   /** sizes[k - 1] is the pixel count of component k. */
   sizes: Int32Array;
+  /** Index of the first and last foreground pixel (first > last when there is none). */
+  first: number;
+  last: number;
 }
 
 /**
@@ -48,14 +53,23 @@ export function labelComponents(mask: Uint8Array, width: number, height: number,
     return rb;
   };
 
+  // Masks are mostly background: clear the labels once, then skip all-zero 4-byte words of the mask
+  // when it is word-aligned (rows of a multiple of 4 pixels never split a word across rows).
+  labels.fill(0);
+  const words = mask.byteOffset % 4 === 0 && width % 4 === 0 ? new Int32Array(mask.buffer, mask.byteOffset, n >> 2) : null;
+  let first = n;
+  let last = -1;
   for (let y = 0; y < height; y++) {
     const row = y * width;
     for (let x = 0; x < width; x++) {
       const i = row + x;
-      if (mask[i] === 0) {
-        labels[i] = 0;
+      if (words !== null && (i & 3) === 0 && words[i >> 2] === 0) {
+        x += 3;
         continue;
       }
+      if (mask[i] === 0) continue;
+      if (i < first) first = i;
+      last = i;
       // Already-visited neighbours in 8-connectivity: W, NW, N, NE.
       let l = 0;
       if (x > 0 && labels[i - 1]! > 0) l = labels[i - 1]!;
@@ -82,7 +96,7 @@ export function labelComponents(mask: Uint8Array, width: number, height: number,
   const final = new Int32Array(next);
   let count = 0;
   let sizes = new Int32Array(16);
-  for (let i = 0; i < n; i++) {
+  for (let i = first; i <= last; i++) {
     const l = labels[i]!;
     if (l === 0) continue;
     const r = find(l);
@@ -99,5 +113,5 @@ export function labelComponents(mask: Uint8Array, width: number, height: number,
     labels[i] = f;
     sizes[f - 1] = sizes[f - 1]! + 1;
   }
-  return { count, labels, sizes: sizes.slice(0, count) };
+  return { count, labels, sizes: sizes.slice(0, count), first, last };
 }

@@ -6,11 +6,17 @@
  *
  * Why not sort: a float64 argsort of 164 M scores needs several GB. Instead the float32 bit patterns
  * become order-preserving uint32 keys (float-order.ts) and the pixels are ranked by a two-digit MSD
- * radix: a histogram of the high 16 bits, then one scatter of every pixel's (low 16 key bits, class)
- * into its high bucket, then each bucket ordered by its low bits with a counting sort. That is 4 bytes
- * a pixel (6 when there are more than 65,536 classes); when that exceeds the memory budget, slabs of
- * consecutive buckets are gathered one at a time, one more pass over the maps each. A bucket bigger
- * than the sort scratch (e.g. constant maps) is tallied per (low key, class pattern) instead.
+ * radix on the high and low 16 key bits. The anomalous pixels (a few % of a test set) are listed once,
+ * in image order, with their key and class while their masks are labelled. Normal pixels need only
+ * their pattern (below), which is one per image, so a histogram of (pattern, high key) lets one
+ * scatter write each normal pixel's low key alone (2 bytes) into its (high bucket, pattern) segment;
+ * each bucket is then ordered by its low bits with a counting sort, or, when it is dense, tallied per
+ * (pattern, low key). When 2 bytes a normal pixel exceeds the memory budget, slabs of consecutive
+ * buckets are gathered one at a time, one more pass over the maps each. A bucket bigger than the sort
+ * scratch (e.g. constant maps) is tallied per (low key, pattern) instead. Within a tie, PRO weights are
+ * summed in the order the one-scatter version summed them (image order; reversed in dense buckets), so
+ * its results are kept bit for bit (bench/metrics.ts compares against it). Memory: 2 bytes a normal
+ * pixel (bounded by the budget) plus 12 bytes an anomalous one (not bounded: masks are small).
  *
  * Pixel class: a normal pixel carries the membership pattern of its image (which subsets it is in);
  * a ground-truth pixel carries its region (8-connected component), whose weight 1/|region| feeds PRO.
@@ -55,20 +61,31 @@ export interface PixelMetrics extends ScoreMetrics {
 export interface PixelMetricsOptions {
   /** FPR limit of AUPRO; default 0.3. */
   proLimit?: number;
-  /** Bytes the ranking may hold at once (4 or 6 per gathered pixel); default 768 MiB. */
+  /** Bytes the gathered normal pixels may hold at once (2 each); default 768 MiB. */
   memoryBytes?: number;
   /** Largest bucket ordered by counting sort (beyond it: tallied); default 2^22. Small values are for tests. */
   sortPixels?: number;
   /** Buckets with more pixels than this are counted per key rather than sorted; default 32,768 × patterns. Small values are for tests. */
   denseFrom?: number;
-  /** Store classes as 32-bit even when 16 would do (tests the path many regions take). */
-  wideClasses?: boolean;
   /** When given, receives the seconds spent in each phase (for benchmarks). */
   timings?: Record<string, number>;
 }
 
 const HIGH = 65536;
-const NO_COMPONENTS = { count: 0, labels: new Int32Array(0), sizes: new Int32Array(0) };
+const NO_COMPONENTS = { count: 0, labels: new Int32Array(0), sizes: new Int32Array(0), first: 0, last: -1 };
+
+/** True when any byte of `mask` is non-zero; reads 4 bytes at a time where the mask is word-aligned. */
+function anyNonZero(mask: Uint8Array): boolean {
+  const n = mask.length;
+  let j = 0;
+  if (mask.byteOffset % 4 === 0) {
+    const words = new Int32Array(mask.buffer, mask.byteOffset, n >> 2);
+    for (let k = 0; k < words.length; k++) if (words[k] !== 0) return true;
+    j = words.length * 4;
+  }
+  for (; j < n; j++) if (mask[j] !== 0) return true;
+  return false;
+}
 
 /**
  * Pixel metrics of each subset (default: one subset with every image, named `all`).
@@ -118,11 +135,15 @@ export function pixelMetrics(set: PixelSet, subsets?: PixelSubset[], options: Pi
   for (let s = 0; s < S; s++) subPatStart[s + 1] = subPatStart[s]! + subPatterns[s]!.length;
   const subPatList = Int32Array.from(subPatterns.flat());
 
-  // --- regions: label each mask, give every ground-truth pixel its region's class ---------------
+  // --- regions: label each mask, give every ground-truth pixel its region's class and its key ----
+  // The anomalous pixels (a few % of a test set) are listed once here, in image order, with their
+  // class and key; the gather below then moves normal pixels only, as 2-byte low keys.
+  const bits = new Int32Array(maps.buffer, maps.byteOffset, total);
   const subPos = new Float64Array(S);
   const subNeg = new Float64Array(S);
   const subRegions = new Float64Array(S);
-  let posClass = new Uint32Array(1024);
+  let posClass: Int32Array = new Int32Array(1024);
+  let posKey: Int32Array = new Int32Array(1024);
   let nPos = 0;
   const regionPattern: number[] = [];
   const regionWeight: number[] = [];
@@ -130,14 +151,7 @@ export function pixelMetrics(set: PixelSet, subsets?: PixelSubset[], options: Pi
   for (let i = 0; i < count; i++) {
     const p = patternOfImage[i]!;
     const mask = masks.subarray(i * plane, (i + 1) * plane);
-    let any = false;
-    for (let j = 0; j < plane; j++) {
-      if (mask[j] !== 0) {
-        any = true;
-        break;
-      }
-    }
-    const comp = any ? labelComponents(mask, width, height, scratch) : NO_COMPONENTS;
+    const comp = anyNonZero(mask) ? labelComponents(mask, width, height, scratch) : NO_COMPONENTS;
     const base = nPatterns + regionPattern.length;
     for (let k = 0; k < comp.count; k++) {
       regionPattern.push(p);
@@ -146,14 +160,18 @@ export function pixelMetrics(set: PixelSet, subsets?: PixelSubset[], options: Pi
     let imagePos = 0;
     if (comp.count > 0) {
       const labels = comp.labels;
-      for (let j = 0; j < plane; j++) {
+      const to = comp.last;
+      const off = i * plane;
+      for (let j = comp.first; j <= to; j++) {
         const l = labels[j]!;
         if (l === 0) continue;
         if (nPos === posClass.length) {
-          const grown = new Uint32Array(posClass.length * 2);
-          grown.set(posClass);
-          posClass = grown;
+          posClass = growI32(posClass);
+          posKey = growI32(posKey);
         }
+        let b = bits[off + j]!;
+        if (b === -2147483648) b = 0;
+        posKey[nPos] = b ^ ((b >> 31) | -2147483648);
         posClass[nPos++] = base + l - 1;
         imagePos++;
       }
@@ -186,25 +204,38 @@ export function pixelMetrics(set: PixelSet, subsets?: PixelSubset[], options: Pi
   const accs: RankAccumulator[] = [];
   for (let s = 0; s < S; s++) accs.push(new RankAccumulator(subPos[s]!, subNeg[s]!, subRegions[s]!, proLimit));
 
-  // --- histogram of the high 16 key bits; rejects NaN / Inf -------------------------------------
-  // Int32 view: every key operation below stays in small-integer range (see the note on key parts).
-  const bits = new Int32Array(maps.buffer, maps.byteOffset, total);
-  const highCount = highHistogram(bits, maps, count, plane);
+  // --- histograms: normal pixels per (pattern, high key), anomalous ones per high key -----------
+  const negHist = patternHistogram(bits, maps, count, plane, patternOfImage, nPatterns);
+  const posHigh = new Int32Array(HIGH);
+  for (let q = 0; q < nPos; q++) {
+    const high = posKey[q]! >>> 16;
+    negHist[classPattern[posClass[q]!]! * HIGH + high]!--;
+    posHigh[high]!++;
+  }
+  const normalCount = new Int32Array(HIGH);
+  for (let p = 0; p < nPatterns; p++) {
+    for (let h = 0; h < HIGH; h++) normalCount[h] = normalCount[h]! + negHist[p * HIGH + h]!;
+  }
+  // The anomalous pixels by high key, image order kept within a key (stable counting sort): the
+  // order every later sum over them (PRO weights) runs in.
+  const posStart = new Int32Array(HIGH + 1);
+  for (let h = 0; h < HIGH; h++) posStart[h + 1] = posStart[h]! + posHigh[h]!;
+  const posPerm = new Int32Array(nPos);
+  const posFill = posStart.slice(0, HIGH);
+  for (let q = 0; q < nPos; q++) posPerm[posFill[posKey[q]! >>> 16]!++] = q;
   lap('histogram');
 
-  // --- gather (all at once, or slab by slab) and walk from the top key down ---------------------
-  const wide = options.wideClasses === true || nClasses > 65536;
+  // --- gather normal low keys (all at once, or slab by slab) and walk from the top key down -----
   const budget = options.memoryBytes ?? 768 * 2 ** 20;
-  const slabCap = Math.max(256, Math.floor(budget / (wide ? 6 : 4)));
+  const slabCap = Math.max(256, Math.floor(budget / 2));
   const sortCap = Math.max(2, Math.floor(options.sortPixels ?? 1 << 22));
   // Scanning 65,536 keys × patterns beats ordering the pixels once a bucket holds about half that many.
   const denseFrom = options.denseFrom ?? (HIGH / 2) * nPatterns;
   let largestSorted = 0;
   for (let b = 0; b < HIGH; b++) {
-    const m = highCount[b]!;
+    const m = normalCount[b]! + posHigh[b]!;
     if (m <= sortCap && m > largestSorted) largestSorted = m;
   }
-  const cap = Math.max(1, Math.min(slabCap, total));
   const w: Walker = {
     accs,
     nPatterns,
@@ -218,47 +249,65 @@ export function pixelMetrics(set: PixelSet, subsets?: PixelSubset[], options: Pi
     pending: new Float64Array(nPatterns),
     pendingAny: false,
     pendingToken: 0,
-    lowBuf: new Uint16Array(cap),
-    clsBuf: wide ? new Uint32Array(cap) : new Uint16Array(cap),
-    sortedCls: wide ? new Uint32Array(Math.max(1, largestSorted)) : new Uint16Array(Math.max(1, largestSorted)),
+    slab: new Uint16Array(Math.max(1, Math.min(slabCap, total))),
+    segStart: new Int32Array(nPatterns + 1),
+    posKey,
+    posClass,
+    posPerm,
+    posA: 0,
+    posE: 0,
+    sortedCls: new Int32Array(Math.max(1, largestSorted)),
     lowCount: new Int32Array(HIGH),
     touched: new Int32Array(HIGH),
     negTally: new Int32Array(nPatterns * HIGH),
-    posAt: new Int32Array(1024),
+    posOrder: new Float64Array(1024),
   };
-  const bucketOff = new Int32Array(HIGH + 1);
+  let fill = new Int32Array(0);
   let hi = HIGH - 1;
   while (hi >= 0) {
-    if (highCount[hi] === 0) {
+    if (normalCount[hi] === 0 && posHigh[hi] === 0) {
       hi--;
       continue;
     }
-    if (highCount[hi]! > slabCap) {
-      // More pixels at one high key than the budget holds: tally them straight from the maps.
-      tallyFromMaps(w, hi, bits, masks, count, plane, patternOfImage, posClass);
+    if (normalCount[hi]! > slabCap) {
+      // More normal pixels at one high key than the budget holds: tally them straight from the maps.
+      w.posA = posStart[hi]!;
+      w.posE = posStart[hi + 1]!;
+      tallyFromMaps(w, hi, bits, masks, count, plane, patternOfImage);
       lap('tally');
       hi--;
       continue;
     }
     let lo = hi;
-    let n = highCount[hi]!;
-    while (lo > 0 && (highCount[lo - 1] === 0 || n + highCount[lo - 1]! <= slabCap)) {
+    let n = normalCount[hi]!;
+    while (lo > 0 && n + normalCount[lo - 1]! <= slabCap) {
       lo--;
-      n += highCount[lo]!;
+      n += normalCount[lo]!;
     }
-    // Bucket b (lo..hi) occupies [bucketOff[b - lo], bucketOff[b - lo + 1]) of the buffers.
-    bucketOff[0] = 0;
-    for (let b = lo; b <= hi; b++) bucketOff[b - lo + 1] = bucketOff[b - lo]! + highCount[b]!;
-    if (w.clsBuf instanceof Uint16Array) gatherSlab16(w.lowBuf, w.clsBuf, lo, hi, bucketOff, bits, masks, count, plane, patternOfImage, posClass);
-    else gatherSlab32(w.lowBuf, w.clsBuf, lo, hi, bucketOff, bits, masks, count, plane, patternOfImage, posClass);
+    // Bucket b of the slab holds its normal pixels pattern by pattern: the segment of (b, p) starts
+    // at fill[p · span + b - lo] (buckets from hi down to lo, as the walk reads them).
+    const span = hi - lo + 1;
+    if (fill.length < nPatterns * span) fill = new Int32Array(nPatterns * span);
+    let at = 0;
+    for (let b = hi; b >= lo; b--) {
+      for (let p = 0; p < nPatterns; p++) {
+        fill[p * span + b - lo] = at;
+        at += negHist[p * HIGH + b]!;
+      }
+    }
+    const segBase = fill.slice(0, nPatterns * span);
+    gatherSlab(w.slab, fill, lo, span, bits, masks, count, plane, patternOfImage);
     lap('gather');
     for (let b = hi; b >= lo; b--) {
-      const a = bucketOff[b - lo]!;
-      const e = bucketOff[b - lo + 1]!;
-      if (e === a) continue;
-      if (e - a > sortCap) tallySegment(w, b, a, e);
-      else if (e - a > denseFrom) walkDenseBucket(w, b, a, e);
-      else walkBucket(w, b, a, e);
+      const m = normalCount[b]! + posHigh[b]!;
+      if (m === 0) continue;
+      for (let p = 0; p < nPatterns; p++) w.segStart[p] = segBase[p * span + b - lo]!;
+      w.segStart[nPatterns] = w.segStart[0]! + normalCount[b]!;
+      w.posA = posStart[b]!;
+      w.posE = posStart[b + 1]!;
+      if (m > sortCap) tallySegment(w, b);
+      else if (m > denseFrom) walkDenseBucket(w, b);
+      else walkBucket(w, b);
     }
     lap('walk');
     hi = lo - 1;
@@ -287,6 +336,18 @@ export function pixelMetrics(set: PixelSet, subsets?: PixelSubset[], options: Pi
   });
 }
 
+function growI32(a: Int32Array): Int32Array {
+  const grown = new Int32Array(a.length * 2);
+  grown.set(a);
+  return grown;
+}
+
+function growF64(a: Float64Array): Float64Array {
+  const grown = new Float64Array(a.length * 2);
+  grown.set(a);
+  return grown;
+}
+
 /** Everything the walk needs, passed explicitly so the hot loops are plain functions V8 optimises well. */
 interface Walker {
   accs: RankAccumulator[];
@@ -302,15 +363,26 @@ interface Walker {
   pending: Float64Array;
   pendingAny: boolean;
   pendingToken: number;
-  lowBuf: Uint16Array;
-  clsBuf: Uint16Array | Uint32Array;
-  sortedCls: Uint16Array | Uint32Array;
+  /** Low keys of the gathered normal pixels, shape [slab capacity]. */
+  slab: Uint16Array;
+  /** The bucket being walked: pattern p's normal pixels are slab[segStart[p], segStart[p + 1]). */
+  segStart: Int32Array;
+  /** Anomalous pixels in image order: key and class, shape [anomalous pixels] each. */
+  posKey: Int32Array;
+  posClass: Int32Array;
+  /** Anomalous pixels by high key; the bucket being walked has posPerm[posA, posE). */
+  posPerm: Int32Array;
+  posA: number;
+  posE: number;
+  /** A sorted bucket's classes in descending key order, shape [largest sorted bucket]. */
+  sortedCls: Int32Array;
   lowCount: Int32Array;
+  /** The distinct low keys of the bucket being sorted, ascending in [0, nt). */
   touched: Int32Array;
   /** Dense buckets: normal-pixel counts per (pattern, low key), shape [nPatterns × 65536], kept zeroed. */
   negTally: Int32Array;
-  /** Dense buckets: slab positions of the bucket's anomalous pixels. */
-  posAt: Int32Array;
+  /** Dense buckets: the anomalous pixels as low key · 2^32 + their rank in posPerm[posA, posE). */
+  posOrder: Float64Array;
 }
 
 /*
@@ -318,95 +390,68 @@ interface Walker {
  *   b ≥ 0 (positive float):  key = b + 2^31  → high = (b >> 16) + 0x8000, low = b & 0xffff
  *   b < 0 (negative float):  key = ~b        → high = ~b >> 16,           low = ~b & 0xffff
  *   b = -2^31 (-0):          ranks as +0     → high = 0x8000,             low = 0
+ * Branch-free: k = b ^ ((b >> 31) | -2^31) is the key as an int32 (sign bit = top key bit), so
+ * high = k >>> 16 and low = k & 0xffff.
  */
 
-/** Counts of the high 16 key bits over all pixels, shape [65536]; throws on NaN / ±Inf. */
-function highHistogram(bits: Int32Array, maps: Float32Array, count: number, plane: number): Int32Array {
-  const hist = new Int32Array(HIGH);
+/**
+ * Counts of the high 16 key bits of all pixels per pattern of their image, shape [nPatterns × 65536];
+ * throws on NaN / ±Inf.
+ */
+function patternHistogram(bits: Int32Array, maps: Float32Array, count: number, plane: number, patternOfImage: Int32Array, nPatterns: number): Int32Array {
+  const hist = new Int32Array(nPatterns * HIGH);
   for (let i = 0; i < count; i++) {
-    const off = i * plane;
-    for (let j = 0; j < plane; j++) {
-      let b = bits[off + j]!;
-      if ((b & 0x7f800000) === 0x7f800000) {
-        throw new RangeError(`map ${i} holds a non-finite value (${maps[off + j]}) at pixel ${j}`);
-      }
+    const base = patternOfImage[i]! * HIGH;
+    const end = (i + 1) * plane;
+    for (let k = i * plane; k < end; k++) {
+      let b = bits[k]!;
       if (b === -2147483648) b = 0;
-      const high = b >= 0 ? (b >> 16) + 0x8000 : ~b >> 16;
-      hist[high]!++;
+      hist[base + ((b ^ ((b >> 31) | -2147483648)) >>> 16)]!++;
+    }
+  }
+  // Non-finite floats, and only they, have high keys below 0x0080 (-Inf, NaN with the sign bit) or
+  // above 0xff7f (+Inf, NaN): checking the histogram keeps the test out of the per-pixel loop.
+  let bad = false;
+  for (let p = 0; p < nPatterns; p++) {
+    for (let h = 0; h < 0x80; h++) if (hist[p * HIGH + h] !== 0 || hist[p * HIGH + HIGH - 1 - h] !== 0) bad = true;
+  }
+  if (bad) {
+    for (let k = 0; k < bits.length; k++) {
+      if ((bits[k]! & 0x7f800000) === 0x7f800000) {
+        throw new RangeError(`map ${Math.floor(k / plane)} holds a non-finite value (${maps[k]}) at pixel ${k % plane}`);
+      }
     }
   }
   return hist;
 }
 
-/** Copies (low key, class) of every pixel whose high key is in [lo, hi] into its bucket's range. */
-function gatherSlab16(
-  lowBuf: Uint16Array,
-  clsBuf: Uint16Array,
+/** Writes the low key of every normal pixel whose high key is in [lo, lo + span) into its (bucket, pattern) segment. */
+function gatherSlab(
+  slab: Uint16Array,
+  fill: Int32Array,
   lo: number,
-  hi: number,
-  bucketOff: Int32Array,
+  span: number,
   bits: Int32Array,
   masks: Uint8Array,
   count: number,
   plane: number,
   patternOfImage: Int32Array,
-  posClass: Uint32Array,
 ): void {
-  const fill = bucketOff.slice(0, hi - lo + 1);
-  const all = lo === 0 && hi === HIGH - 1;
-  let pp = 0;
   for (let i = 0; i < count; i++) {
-    const off = i * plane;
-    const normalClass = patternOfImage[i]!;
-    for (let j = 0; j < plane; j++) {
-      let b = bits[off + j]!;
+    const pBase = patternOfImage[i]! * span;
+    const end = (i + 1) * plane;
+    for (let k = i * plane; k < end; k++) {
+      if (masks[k] !== 0) continue;
+      let b = bits[k]!;
       if (b === -2147483648) b = 0;
-      const nb = b >= 0 ? b : ~b;
-      const high = b >= 0 ? (nb >> 16) + 0x8000 : nb >> 16;
-      const isPos = masks[off + j] !== 0;
-      if (all || (high >= lo && high <= hi)) {
-        const at = fill[high - lo]!;
-        fill[high - lo] = at + 1;
-        lowBuf[at] = nb & 0xffff;
-        clsBuf[at] = isPos ? posClass[pp]! : normalClass;
+      const key = b ^ ((b >> 31) | -2147483648);
+      const rel = (key >>> 16) - lo;
+      if (rel >= 0 && rel < span) {
+        const f = pBase + rel;
+        const at = fill[f]!;
+        fill[f] = at + 1;
+        slab[at] = key & 0xffff;
       }
-      if (isPos) pp++;
-    }
-  }
-}
-
-/** gatherSlab16 for more than 65,536 classes (kept separate so each loop stays monomorphic). */
-function gatherSlab32(
-  lowBuf: Uint16Array,
-  clsBuf: Uint32Array,
-  lo: number,
-  hi: number,
-  bucketOff: Int32Array,
-  bits: Int32Array,
-  masks: Uint8Array,
-  count: number,
-  plane: number,
-  patternOfImage: Int32Array,
-  posClass: Uint32Array,
-): void {
-  const fill = bucketOff.slice(0, hi - lo + 1);
-  let pp = 0;
-  for (let i = 0; i < count; i++) {
-    const off = i * plane;
-    const normalClass = patternOfImage[i]!;
-    for (let j = 0; j < plane; j++) {
-      let b = bits[off + j]!;
-      if (b === -2147483648) b = 0;
-      const nb = b >= 0 ? b : ~b;
-      const high = b >= 0 ? (nb >> 16) + 0x8000 : nb >> 16;
-      const isPos = masks[off + j] !== 0;
-      if (high >= lo && high <= hi) {
-        const at = fill[high - lo]!;
-        fill[high - lo] = at + 1;
-        lowBuf[at] = nb & 0xffff;
-        clsBuf[at] = isPos ? posClass[pp]! : normalClass;
-      }
-      if (isPos) pp++;
     }
   }
 }
@@ -424,37 +469,54 @@ function flushNegatives(w: Walker): void {
   w.pendingAny = false;
 }
 
-/** Orders bucket [a, e) of the slab by its low key bits (counting sort) and walks it downwards. */
-function walkBucket(w: Walker, high: number, a: number, e: number): void {
-  const { lowBuf, clsBuf, sortedCls, lowCount, touched, accs, nPatterns, classPattern, classW, patStart, patList, pending } = w;
+/** Orders the bucket's pixels by their low key bits (counting sort, stable) and walks them downwards. */
+function walkBucket(w: Walker, high: number): void {
+  const { lowCount, touched, sortedCls, slab, segStart, nPatterns, posKey, posClass, posPerm, posA, posE } = w;
   let nt = 0;
-  for (let k = a; k < e; k++) {
-    const low = lowBuf[k]!;
+  for (let k = segStart[0]!, e = segStart[nPatterns]!; k < e; k++) {
+    const low = slab[k]!;
+    if (lowCount[low] === 0) touched[nt++] = low;
+    lowCount[low]!++;
+  }
+  for (let q = posA; q < posE; q++) {
+    const low = posKey[posPerm[q]!]! & 0xffff;
     if (lowCount[low] === 0) touched[nt++] = low;
     lowCount[low]!++;
   }
   // The distinct lows in ascending order: sort them when few, else scan all 65,536 in order.
-  let lows: Int32Array;
-  if (nt < 8192) lows = touched.subarray(0, nt).sort();
+  if (nt < 8192) touched.subarray(0, nt).sort();
   else {
-    lows = touched;
     nt = 0;
-    for (let low = 0; low < HIGH; low++) if (lowCount[low] !== 0) lows[nt++] = low;
+    for (let low = 0; low < HIGH; low++) if (lowCount[low] !== 0) touched[nt++] = low;
   }
   // Descending lows get consecutive ranges of sortedCls; lowCount becomes each low's fill cursor.
   let pos = 0;
   for (let t = nt - 1; t >= 0; t--) {
-    const low = lows[t]!;
+    const low = touched[t]!;
     const c = lowCount[low]!;
     lowCount[low] = pos;
     pos += c;
   }
-  for (let k = a; k < e; k++) {
-    const low = lowBuf[k]!;
+  for (let p = 0; p < nPatterns; p++) {
+    for (let k = segStart[p]!, e = segStart[p + 1]!; k < e; k++) {
+      const low = slab[k]!;
+      const at = lowCount[low]!;
+      sortedCls[at] = p;
+      lowCount[low] = at + 1;
+    }
+  }
+  for (let q = posA; q < posE; q++) {
+    const i = posPerm[q]!;
+    const low = posKey[i]! & 0xffff;
     const at = lowCount[low]!;
-    sortedCls[at] = clsBuf[k]!;
+    sortedCls[at] = posClass[i]!;
     lowCount[low] = at + 1;
   }
+  walkSorted(w, high, nt);
+}
+/** Walks a bucket ordered by walkBucket: lows `touched[0, nt)`, classes in `sortedCls`, ends in `lowCount`. */
+function walkSorted(w: Walker, high: number, nt: number): void {
+  const { sortedCls, lowCount, touched: lows, accs, nPatterns, classPattern, classW, patStart, patList, pending } = w;
   let k = 0;
   const keyBase = high * HIGH;
   let pendingAny = w.pendingAny;
@@ -521,46 +583,57 @@ function walkBucket(w: Walker, high: number, a: number, e: number): void {
 
 /**
  * A bucket with more pixels than 65,536 × patterns / 2: instead of ordering every pixel, count the
- * normal pixels per (pattern, low key) and order only the anomalous ones; then scan the low keys
- * downwards, adding normal counts to the pending run and committing at each anomalous pixel's key.
+ * normal pixels per (pattern, low key) and order only the anomalous ones; then go down the low keys
+ * from one anomalous key to the next, adding each stretch of normal counts to the pending run and
+ * committing at each anomalous pixel's key.
  */
-function walkDenseBucket(w: Walker, high: number, a: number, e: number): void {
-  const { lowBuf, clsBuf, nPatterns, negTally, accs, classPattern, classW, patStart, patList, pending, dirtyList } = w;
-  let np = 0;
-  for (let k = a; k < e; k++) {
-    const c = clsBuf[k]!;
-    if (c < nPatterns) negTally[c * HIGH + lowBuf[k]!]!++;
-    else {
-      if (np === w.posAt.length) {
-        const grown = new Int32Array(np * 2);
-        grown.set(w.posAt);
-        w.posAt = grown;
-      }
-      w.posAt[np++] = k;
+function walkDenseBucket(w: Walker, high: number): void {
+  const { nPatterns, negTally, slab, segStart, posKey, posPerm, posA, posE } = w;
+  for (let p = 0; p < nPatterns; p++) {
+    const base = p * HIGH;
+    for (let k = segStart[p]!, e = segStart[p + 1]!; k < e; k++) negTally[base + slab[k]!]!++;
+  }
+  const np = posE - posA;
+  while (w.posOrder.length < np) w.posOrder = growF64(w.posOrder);
+  const order = w.posOrder;
+  // Low key · 2^32 + rank is exact in float64 and sorts by key, then in image order.
+  for (let r = 0; r < np; r++) order[r] = (posKey[posPerm[posA + r]!]! & 0xffff) * 4294967296 + r;
+  scanDense(w, high, order.subarray(0, np).sort());
+}
+
+/** Adds the normal tallies of low keys [from, to) of every pattern to the pending run and clears them. */
+function pendTallies(w: Walker, from: number, to: number): boolean {
+  const { nPatterns, negTally, pending } = w;
+  let any = false;
+  for (let p = 0; p < nPatterns; p++) {
+    const a = p * HIGH + from;
+    const e = p * HIGH + to;
+    let s = 0;
+    // Cleared in the same loop: the stretches between anomalous keys are short, a fill() call each costs more.
+    for (let x = a; x < e; x++) {
+      s += negTally[x]!;
+      negTally[x] = 0;
+    }
+    if (s !== 0) {
+      pending[p] = pending[p]! + s;
+      any = true;
     }
   }
-  const posAt = w.posAt;
-  // Anomalous pixels ordered by low key: low · 2^32 + ordinal is exact in float64 and sorts numerically.
-  const order = new Float64Array(np);
-  for (let i = 0; i < np; i++) order[i] = lowBuf[posAt[i]!]! * 4294967296 + i;
-  order.sort();
-  let pi = np - 1;
-  let nextLow = pi >= 0 ? Math.floor(order[pi]! / 4294967296) : -1;
+  return any;
+}
+
+/** Walks a dense bucket: normal tallies in `negTally`, anomalous pixels in `order` (ascending low · 2^32 + rank). */
+function scanDense(w: Walker, high: number, order: Float64Array): void {
+  const { nPatterns, negTally, accs, classPattern, classW, patStart, patList, dirtyList, posClass, posPerm, posA } = w;
   const keyBase = high * HIGH;
   let pendingAny = w.pendingAny;
-  for (let low = HIGH - 1; low >= 0; low--) {
-    if (low !== nextLow) {
-      for (let p = 0; p < nPatterns; p++) {
-        const at = p * HIGH + low;
-        const v = negTally[at]!;
-        if (v !== 0) {
-          pending[p] = pending[p]! + v;
-          negTally[at] = 0;
-          pendingAny = true;
-        }
-      }
-      continue;
-    }
+  let top = HIGH;
+  let pi = order.length - 1;
+  while (pi >= 0) {
+    const low = Math.floor(order[pi]! / 4294967296);
+    // Keys strictly between this anomalous key and the previous one hold normal pixels only.
+    if (top > low + 1 && pendTallies(w, low + 1, top)) pendingAny = true;
+    top = low;
     // Anomalous pixels at this key: close the run above it, then commit the tie group.
     if (pendingAny) {
       w.pendingAny = true;
@@ -569,51 +642,53 @@ function walkDenseBucket(w: Walker, high: number, a: number, e: number): void {
       pendingAny = false;
     }
     const token = keyBase + low;
+    const lowBase = low * 4294967296;
     let tiedNeg = 0;
     for (let p = 0; p < nPatterns; p++) tiedNeg += negTally[p * HIGH + low]!;
-    if (tiedNeg === 0 && (pi === 0 || Math.floor(order[pi - 1]! / 4294967296) !== low)) {
-      const c = clsBuf[posAt[order[pi]! % 4294967296]!]!;
+    if (tiedNeg === 0 && (pi === 0 || order[pi - 1]! < lowBase)) {
+      const c = posClass[posPerm[posA + order[pi]! - lowBase]!]!;
       const pt = classPattern[c]!;
       const wt = classW[c]!;
       for (let q = patStart[pt]!, qe = patStart[pt + 1]!; q < qe; q++) accs[patList[q]!]!.addPositive(token, wt);
       pi--;
-    } else {
-      let nDirty = 0;
-      for (let p = 0; p < nPatterns; p++) {
-        const at = p * HIGH + low;
-        const dn = negTally[at]!;
-        if (dn === 0) continue;
-        negTally[at] = 0;
-        for (let q = patStart[p]!, qe = patStart[p + 1]!; q < qe; q++) {
-          const s = patList[q]!;
-          const acc = accs[s]!;
-          acc.fp += dn;
-          if (!acc.dirty) {
-            acc.dirty = true;
-            dirtyList[nDirty++] = s;
-          }
-        }
-      }
-      while (pi >= 0 && Math.floor(order[pi]! / 4294967296) === low) {
-        const c = clsBuf[posAt[order[pi]! % 4294967296]!]!;
-        const pt = classPattern[c]!;
-        const wt = classW[c]!;
-        for (let q = patStart[pt]!, qe = patStart[pt + 1]!; q < qe; q++) {
-          const s = patList[q]!;
-          const acc = accs[s]!;
-          acc.tp++;
-          acc.pro += wt;
-          if (!acc.dirty) {
-            acc.dirty = true;
-            dirtyList[nDirty++] = s;
-          }
-        }
-        pi--;
-      }
-      commitDirty(w, nDirty, token);
+      continue;
     }
-    nextLow = pi >= 0 ? Math.floor(order[pi]! / 4294967296) : -1;
+    let nDirty = 0;
+    for (let p = 0; p < nPatterns; p++) {
+      const at = p * HIGH + low;
+      const dn = negTally[at]!;
+      if (dn === 0) continue;
+      negTally[at] = 0;
+      for (let q = patStart[p]!, qe = patStart[p + 1]!; q < qe; q++) {
+        const s = patList[q]!;
+        const acc = accs[s]!;
+        acc.fp += dn;
+        if (!acc.dirty) {
+          acc.dirty = true;
+          dirtyList[nDirty++] = s;
+        }
+      }
+    }
+    // The tie group from its last pixel to its first, the order PRO weights have always been summed in.
+    while (pi >= 0 && order[pi]! >= lowBase) {
+      const c = posClass[posPerm[posA + order[pi]! - lowBase]!]!;
+      const pt = classPattern[c]!;
+      const wt = classW[c]!;
+      for (let q = patStart[pt]!, qe = patStart[pt + 1]!; q < qe; q++) {
+        const s = patList[q]!;
+        const acc = accs[s]!;
+        acc.tp++;
+        acc.pro += wt;
+        if (!acc.dirty) {
+          acc.dirty = true;
+          dirtyList[nDirty++] = s;
+        }
+      }
+      pi--;
+    }
+    commitDirty(w, nDirty, token);
   }
+  if (top > 0 && pendTallies(w, 0, top)) pendingAny = true;
   if (pendingAny) {
     // Everything below in this bucket is ≥ its lowest key; the next pixel is in a lower bucket.
     w.pendingAny = true;
@@ -640,60 +715,44 @@ function newTally(nPatterns: number): Tally {
   return { neg: new Float64Array(nPatterns * HIGH), pos: new Float64Array(nPatterns * HIGH), pro: new Float64Array(nPatterns * HIGH) };
 }
 
-/** A bucket too big to sort: tally its gathered pixels per (low key, pattern), then walk the keys. */
-function tallySegment(w: Walker, high: number, a: number, e: number): void {
-  const { lowBuf, clsBuf, nPatterns, classPattern, classW } = w;
-  const t = newTally(nPatterns);
-  for (let k = a; k < e; k++) {
-    const low = lowBuf[k]!;
-    const c = clsBuf[k]!;
-    if (c < nPatterns) t.neg[c * HIGH + low]!++;
-    else {
-      const at = classPattern[c]! * HIGH + low;
-      t.pos[at]!++;
-      t.pro[at] = t.pro[at]! + classW[c]!;
-    }
+/** The bucket's anomalous pixels into a tally, in image order. */
+function tallyPositives(w: Walker, t: Tally): void {
+  const { posKey, posClass, posPerm, posA, posE, classPattern, classW } = w;
+  for (let q = posA; q < posE; q++) {
+    const i = posPerm[q]!;
+    const c = posClass[i]!;
+    const at = classPattern[c]! * HIGH + (posKey[i]! & 0xffff);
+    t.pos[at]!++;
+    t.pro[at] = t.pro[at]! + classW[c]!;
   }
+}
+
+/** A bucket too big to sort: tally its pixels per (low key, pattern), then walk the keys. */
+function tallySegment(w: Walker, high: number): void {
+  const { nPatterns, slab, segStart } = w;
+  const t = newTally(nPatterns);
+  for (let p = 0; p < nPatterns; p++) {
+    for (let k = segStart[p]!, e = segStart[p + 1]!; k < e; k++) t.neg[p * HIGH + slab[k]!]!++;
+  }
+  tallyPositives(w, t);
   walkTally(w, high, t);
 }
 
-/** A high bucket holding more pixels than the gather budget: tally it in one pass over the maps. */
-function tallyFromMaps(
-  w: Walker,
-  high: number,
-  bits: Int32Array,
-  masks: Uint8Array,
-  count: number,
-  plane: number,
-  patternOfImage: Int32Array,
-  posClass: Uint32Array,
-): void {
-  const { nPatterns, classPattern, classW } = w;
-  const t = newTally(nPatterns);
-  let pp = 0;
+/** A high bucket holding more normal pixels than the gather budget: tally them in one pass over the maps. */
+function tallyFromMaps(w: Walker, high: number, bits: Int32Array, masks: Uint8Array, count: number, plane: number, patternOfImage: Int32Array): void {
+  const t = newTally(w.nPatterns);
   for (let i = 0; i < count; i++) {
-    const off = i * plane;
-    const normalPattern = patternOfImage[i]!;
-    for (let j = 0; j < plane; j++) {
-      let b = bits[off + j]!;
+    const base = patternOfImage[i]! * HIGH;
+    const end = (i + 1) * plane;
+    for (let k = i * plane; k < end; k++) {
+      if (masks[k] !== 0) continue;
+      let b = bits[k]!;
       if (b === -2147483648) b = 0;
-      const nb = b >= 0 ? b : ~b;
-      const h = b >= 0 ? (nb >> 16) + 0x8000 : nb >> 16;
-      const isPos = masks[off + j] !== 0;
-      if (h === high) {
-        const low = nb & 0xffff;
-        if (isPos) {
-          const c = posClass[pp]!;
-          const at = classPattern[c]! * HIGH + low;
-          t.pos[at]!++;
-          t.pro[at] = t.pro[at]! + classW[c]!;
-        } else {
-          t.neg[normalPattern * HIGH + low]!++;
-        }
-      }
-      if (isPos) pp++;
+      const key = b ^ ((b >> 31) | -2147483648);
+      if (key >>> 16 === high) t.neg[base + (key & 0xffff)]!++;
     }
   }
+  tallyPositives(w, t);
   walkTally(w, high, t);
 }
 

@@ -33,6 +33,28 @@ function scopeCurves(scenario: string, scope: EvaluationScope): NewCurve[] {
   return named.filter((e): e is [string, Curve] => e[1] !== null).map(([curve, points]) => ({ scenario, defectType, curve, points }));
 }
 
+/** The curves a run page draws (runs/report.ts REPORT_CURVES), in the order the report lists them. */
+const PAGE_CURVES = [
+  ['image_roc', 'imageRoc'],
+  ['pixel_roc', 'pixelRoc'],
+  ['pro', 'pro'],
+] as const;
+
+/**
+ * A job's curves for run_curves (protocol.ts `curves`): image ROC, pixel ROC and PRO of each scope,
+ * down-sampled as the evaluation samples them (CURVE_SAMPLES), the same rows runs/report.ts stores
+ * when it computes them on a page's first view. The job has every map and mask in memory, so it
+ * sends them with its result and the main process never recomputes them.
+ */
+export function pageCurves(scenario: string, scopes: readonly EvaluationScope[]): { scenario: string; defectType: string; curve: string; x: number[]; y: number[] }[] {
+  return scopes.flatMap((scope) =>
+    PAGE_CURVES.flatMap(([curve, key]) => {
+      const c = scope.curves[key];
+      return c ? [{ scenario, defectType: scope.defect ?? '', curve, x: c.x, y: c.y }] : [];
+    }),
+  );
+}
+
 /** Stores the result as a finished external run; returns the run's id. */
 export function storeExternalRun(store: Store, result: EvaluationResult, options: { name: string; method: string }): number {
   const scopes = [result.overall, ...result.perDefect];
