@@ -8,7 +8,7 @@
  * scoring speed (images/s, whole pipeline: decode, backbone, 1-NN + eq. 7, map, .amap write).
  *
  *   npx tsx bench/patchcore.ts [--backend wasm] [--train 400] [--naive 200] [--test 60] [--size 128]
- *                              [--arch resnet18] [--ratio 0.002] [--picks 200] [--dims 128]
+ *                              [--arch resnet18] [--ratio 0.002] [--picks 200] [--dims 128] [--store auto|memory|file]
  *
  * The coreset ratio of the memory-bank runs is `--ratio` (default 0.2 %) so the run fits a few minutes;
  * greedy cost is linear in picks, so the 10 % figure is extrapolated from the per-pick time.
@@ -41,6 +41,9 @@ const { values } = parseArgs({
     ratio: { type: 'string', default: '0.002' },
     picks: { type: 'string', default: '200' },
     dims: { type: 'string', default: '128' },
+    // Where the streamed run keeps its fp16 features: 'file' measures what a 10,000-image scenario
+    // gets ('auto' picks a file above 4 GiB), at image counts this machine can embed.
+    store: { type: 'string', default: 'auto' },
     child: { type: 'string' },
     root: { type: 'string' },
     images: { type: 'string' },
@@ -56,6 +59,7 @@ const overrides = () => ({
   trainImages: Number(values.images ?? values.train),
   coresetRatio: Number(values.ratio),
   projectionDims: Number(values.dims),
+  featureStore: values.store as 'auto' | 'memory' | 'file',
 });
 
 interface ChildResult {
@@ -146,7 +150,7 @@ async function childNaive(root: string): Promise<ChildResult> {
 function runChild(variant: string, root: string, images: number): Promise<ChildResult> {
   const self = fileURLToPath(import.meta.url);
   const args = ['tsx', self, '--child', variant, '--root', root, '--images', String(images)];
-  for (const k of ['backend', 'size', 'arch', 'ratio', 'dims'] as const) args.push(`--${k}`, String(values[k]));
+  for (const k of ['backend', 'size', 'arch', 'ratio', 'dims', 'store'] as const) args.push(`--${k}`, String(values[k]));
   return new Promise((resolve, reject) => {
     execFile('npx', args, { maxBuffer: 1 << 24, timeout: 1_800_000 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`${variant} child failed: ${stderr || error.message}`));
@@ -173,7 +177,7 @@ async function main(): Promise<void> {
     console.log(`generating MIAD-mini ${SCENARIO}: ${train} train, ${values.test} test, ${values.size} px …`);
     await generateMiadMini({ outDir: root, scenarios: [SCENARIO], train, test: Number(values.test), size: Number(values.size), seed: 3 });
   }
-  console.log(`backend ${values.backend}, ${values.arch} at ${values.size}², coreset ratio ${values.ratio}, projection ${values.dims} dims`);
+  console.log(`backend ${values.backend}, ${values.arch} at ${values.size}², coreset ratio ${values.ratio}, projection ${values.dims} dims, feature store ${values.store}`);
 
   // Each variant at two sizes: the slope of peak RSS over images is its memory per training
   // image, free of the fixed cost (wasm heap, weights, tfjs) that a single run would spread over it.

@@ -7,6 +7,8 @@ import { BACKEND_NAMES, isBackendName } from '../../../shared/backends';
 import type { RunInfo } from '../../../shared/types';
 import type { RunProgress } from '../../../shared/calls/runs';
 import { createLab } from '../../core/lab';
+import { defaultConfigDir } from '../../core/paths';
+import { AppSettings } from '../../core/workspace/app-settings';
 import { getRun } from '../../core/store/runs-repo';
 import { PATCHCORE_PRESETS } from '../../core/methods/patchcore/config';
 import { UsageError, intOption, requiredString, stringOption, type VerbSpec } from '../verb';
@@ -35,7 +37,7 @@ export const trainVerb: VerbSpec = {
     scenario: { type: 'string', value: 'S', description: 'scenario (category) to train on', required: true },
     dataset: { type: 'string', value: 'ID', description: 'dataset id (default: the only dataset holding the scenario)' },
     preset: { type: 'string', value: 'P', description: 'preset: full (default), paper or fast' },
-    backend: { type: 'string', value: 'B', description: `force a backend: ${BACKEND_NAMES.join(', ')}` },
+    backend: { type: 'string', value: 'B', description: `force a backend: ${BACKEND_NAMES.join(', ')} (default: the app's backend setting, else the best available)` },
     weights: { type: 'string', value: 'random|FILE', description: 'backbone weights: a .safetensors file, or random (default)' },
     name: { type: 'string', value: 'NAME', description: 'name of the run' },
   },
@@ -93,7 +95,8 @@ export const trainVerb: VerbSpec = {
         kind: method,
         name: stringOption(options, 'name') ?? `${method} ${preset} · ${scenario}`,
         config: { datasetId, scenario, preset, ...(weightsFile ? { weightsFile } : {}) },
-        backend,
+        // --backend overrides the app's stored setting (engine:setBackend), as runs:start does.
+        backend: backend ?? (await new AppSettings(defaultConfigDir()).forcedBackend()),
       });
       runId = started.id;
       if (!io.json) {

@@ -2,27 +2,59 @@
  * Handlers of the `engine:*` calls. Probing loads tfjs (and Dawn for WebGPU), so it happens on
  * first request only, through a dynamic import, and its answer is kept: the host process stays
  * light until someone asks, and jobs do their own choosing in their own process.
+ *
+ * The backend setting lives in the app's settings (workspace/app-settings.ts); forcing a backend
+ * is refused with the probe's reason when this machine cannot run it. The feature-cache calls
+ * read the open workspace's cache folder directly: the job process that writes it keeps its
+ * entries and counters on disk in a form any process can read (engine/feature-cache.ts).
  */
 import type { BackendStatusInfo } from '../../../shared/backends';
+import { LabError } from '../../../shared/errors';
+import { FeatureCache, readStats } from '../engine/feature-cache';
+import type { AppSettings } from '../workspace/app-settings';
 import type { DomainHandlers, HandlerContext } from './types';
 
-let probe: Promise<{ backends: BackendStatusInfo[]; best: string | null; probedAt: string }> | null = null;
+type Probe = { backends: BackendStatusInfo[]; best: string | null; probedAt: string };
 
-async function probeBackends(): Promise<{ backends: BackendStatusInfo[]; best: string | null; probedAt: string }> {
+let probe: Promise<Probe> | null = null;
+
+async function probeBackends(): Promise<Probe> {
   const { listBackends } = await import('../engine/backends');
   const backends = await listBackends();
   return { backends, best: backends.find((b) => b.available)?.name ?? null, probedAt: new Date().toISOString() };
 }
 
-export function engineHandlers(_ctx: HandlerContext): DomainHandlers<'engine'> {
+function backends(refresh = false): Promise<Probe> {
+  if (!probe || refresh) {
+    probe = probeBackends();
+    // A failed probe is not cached: the next request tries again.
+    probe.catch(() => (probe = null));
+  }
+  return probe;
+}
+
+export interface EngineHandlerDeps {
+  settings: AppSettings;
+}
+
+export function engineHandlers(ctx: HandlerContext, deps: EngineHandlerDeps): DomainHandlers<'engine'> {
+  const cacheDir = () => FeatureCache.workspaceDir(ctx.requireLab().dir);
   return {
-    'engine:backends': async ({ refresh }) => {
-      if (!probe || refresh) {
-        probe = probeBackends();
-        // A failed probe is not cached: the next request tries again.
-        probe.catch(() => (probe = null));
+    'engine:backends': async ({ refresh }) => backends(refresh ?? false),
+    'engine:backendSetting': async () => ({ backend: (await deps.settings.get()).backend }),
+    'engine:setBackend': async ({ backend }) => {
+      if (backend !== 'auto') {
+        // A fresh probe: a package installed or a driver fixed since the last one counts.
+        const status = (await backends(true)).backends.find((b) => b.name === backend);
+        if (!status?.available) throw new LabError(`backend ${backend} cannot be forced: it is unavailable here: ${status?.reason ?? 'not probed'}`, 'ConflictError');
       }
-      return probe;
+      await deps.settings.setBackend(backend);
+      return { backend };
     },
+    'engine:cache': async () => {
+      const { entries, bytes, capBytes, hits, misses } = await readStats(cacheDir());
+      return { entries, bytes, capBytes, hits, misses };
+    },
+    'engine:clearCache': async () => (await FeatureCache.open(cacheDir())).clear(),
   };
 }

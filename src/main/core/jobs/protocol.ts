@@ -61,6 +61,21 @@ export const jobResultSchema = z
     /** Files the job wrote, relative to its run folder. */
     outputs: z.array(z.string()).optional(),
     summary: z.record(z.string(), z.unknown()).optional(),
+    /** Chart curves the job computed (down-sampled), stored in run_curves when the run turns done. */
+    curves: z
+      .array(
+        z
+          .object({
+            scenario: z.string(),
+            defectType: z.string(),
+            curve: z.string().min(1).max(100),
+            x: z.array(finite).max(100_000),
+            y: z.array(finite).max(100_000),
+          })
+          .strict(),
+      )
+      .max(10_000)
+      .optional(),
   })
   .strict();
 export type JobResult = z.infer<typeof jobResultSchema>;

@@ -270,7 +270,7 @@ export class JobRunner {
     this.closed = true;
     this.queue.length = 0;
     // A job that has finished is done, even when its result file is still being written.
-    for (const [runId, result] of this.pendingDone) finishRun(this.deps.store, runId, result.metrics ?? []);
+    for (const [runId, result] of this.pendingDone) finishRun(this.deps.store, runId, result.metrics ?? [], result.curves ?? []);
     this.pendingDone.clear();
     for (const job of this.active.values()) {
       if (!job.ended) {
@@ -395,7 +395,7 @@ export class JobRunner {
           .catch(() => undefined)
           .finally(() => {
             if (this.closed || !this.pendingDone.delete(job.runId)) return;
-            this.changed(finishRun(store, job.runId, result.metrics ?? []));
+            this.changed(finishRun(store, job.runId, result.metrics ?? [], result.curves ?? []));
           });
         return;
       }

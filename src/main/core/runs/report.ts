@@ -3,10 +3,10 @@
  * pixel ROC and PRO curves per scope, and a gallery sorted by score with each image's outcome at
  * the image F1-max threshold; plus heatmap PNGs of single maps, rendered on demand.
  *
- * Why here and not in the job: curves need every map and mask at once, which the job only holds
- * while it runs; computing them when a page first asks (with the evaluation module, never a copy of
- * its metrics) and caching them in run_curves keeps old runs and the job's memory peak unchanged.
- * External runs already carry their curves and predictions, so they are only read.
+ * Curves: a PatchCore job computes them from the maps it holds and they are stored in run_curves
+ * when the run turns done (jobs/kinds/patchcore-job.ts). Runs made before that have none: for them
+ * they are computed here when a page first asks (with the evaluation module, from maps.amap and the
+ * dataset's masks) and cached. External runs already carry their curves and predictions.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -94,9 +94,11 @@ async function readJson(path: string): Promise<unknown> {
 async function internalPredictions(runDir: string): Promise<Prediction[]> {
   const scores = await readJson(join(runDir, 'scores.json'));
   if (!scores || typeof scores !== 'object') return [];
+  // labels.json (runs on the curated dataset): a relabelled image's folder no longer says its label.
+  const labels = ((await readJson(join(runDir, 'labels.json'))) ?? {}) as Record<string, unknown>;
   return Object.entries(scores as Record<string, unknown>)
     .filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]))
-    .map(([relPath, score]) => ({ relPath, label: labelOf(relPath), score }));
+    .map(([relPath, score]) => ({ relPath, label: typeof labels[relPath] === 'string' ? labels[relPath] : labelOf(relPath), score }));
 }
 
 function maskFor(scenarioDir: string, relPath: string): string | null {

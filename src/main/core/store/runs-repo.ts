@@ -6,6 +6,7 @@
  */
 import { LabError } from '../../../shared/errors';
 import type { RunDetail, RunInfo, RunMetricInfo, RunStatus } from '../../../shared/types';
+import type { RunTableRow } from '../../../shared/calls/runs';
 import type { Store } from './store';
 
 export interface NewRun {
@@ -109,7 +110,7 @@ function finiteOrNull(v: number | null): number | null {
   return v === null || !Number.isFinite(v) ? null : v;
 }
 
-function toRunInfo(row: RunRow): RunInfo {
+function toRunInfo(row: Omit<RunRow, 'config' | 'dataset_root' | 'device' | 'job_kind'>): RunInfo {
   return {
     id: row.id,
     name: row.name,
@@ -259,11 +260,24 @@ export function getSeries(store: Store, id: number): Record<string, { step: numb
   return out;
 }
 
-/** Marks a job run done and stores its metrics, in one transaction. */
-export function finishRun(store: Store, id: number, metrics: readonly RunMetricInfo[]): RunInfo {
+/** A chart curve as a job reports it (protocol.ts `curves`). */
+export interface JobCurve {
+  scenario: string;
+  defectType: string;
+  curve: string;
+  x: readonly number[];
+  y: readonly number[];
+}
+
+/**
+ * Marks a job run done and stores its metrics and the curves it computed (replacing any of the same
+ * names), in one transaction: a run is never `done` without the curves its job reported.
+ */
+export function finishRun(store: Store, id: number, metrics: readonly RunMetricInfo[], curves: readonly JobCurve[] = []): RunInfo {
   const insert = store.connection.prepare('INSERT OR REPLACE INTO run_metrics (run_id, scenario, defect_type, metric, value, threshold) VALUES (?, ?, ?, ?, ?, ?)');
   store.transaction(() => {
     for (const m of metrics) insert.run(id, m.scenario, m.defectType, m.metric, finiteOrNull(m.value), finiteOrNull(m.threshold));
+    if (curves.length > 0) putCurves(store, id, curves.map((c) => ({ scenario: c.scenario, defectType: c.defectType, curve: c.curve, points: { x: c.x, y: c.y } })));
     setRunStatus(store, id, 'done');
   });
   return getRun(store, id);
@@ -313,4 +327,81 @@ export function getPredictions(store: Store, id: number): NewPrediction[] {
       map_path: string | null;
     }[]
   ).map((r) => ({ scenario: r.scenario, relPath: r.rel_path, label: r.label, score: r.score, mapPath: r.map_path }));
+}
+
+/** The overall metrics the runs table shows, averaged over a run's scenarios. */
+export const TABLE_METRICS = ['image_auroc', 'pixel_auroc', 'aupro', 'image_f1_max', 'pixel_f1_max'] as const;
+
+/**
+ * Every run with its headline metrics, newest first, in two queries whatever the number of runs
+ * (the runs table must stay fast with 1,000 runs): one for the runs, one aggregate for the metrics.
+ */
+export function listRunTable(store: Store): RunTableRow[] {
+  const db = store.connection;
+  // The config itself stays in SQLite: only its preset is read (a config can be large).
+  const rows = db
+    .prepare(
+      `SELECT id, name, kind, method, scenarios, status, error, backend, weights, random_init, created_at, started_at, finished_at, tags, notes,
+              CASE WHEN json_valid(config) THEN json_extract(config, '$.preset') END AS preset_value
+       FROM runs ORDER BY id DESC`,
+    )
+    .all() as (Omit<RunRow, 'config' | 'dataset_root' | 'device' | 'job_kind'> & { preset_value: unknown })[];
+  const placeholders = TABLE_METRICS.map(() => '?').join(', ');
+  const metricRows = db
+    .prepare(
+      `SELECT run_id, metric, AVG(value) AS mean FROM run_metrics
+       WHERE defect_type = '' AND value IS NOT NULL AND metric IN (${placeholders})
+       GROUP BY run_id, metric`,
+    )
+    .all(...TABLE_METRICS) as { run_id: number; metric: string; mean: number }[];
+  const byRun = new Map<number, Record<string, number>>();
+  for (const m of metricRows) {
+    let rec = byRun.get(m.run_id);
+    if (!rec) byRun.set(m.run_id, (rec = {}));
+    rec[m.metric] = m.mean;
+  }
+  return rows.map((row) => {
+    const started = row.started_at ? Date.parse(row.started_at) : NaN;
+    const finished = row.finished_at ? Date.parse(row.finished_at) : NaN;
+    const duration = Number.isFinite(started) && Number.isFinite(finished) ? Math.max(0, (finished - started) / 1000) : null;
+    return {
+      ...toRunInfo(row),
+      startedAt: row.started_at,
+      durationSec: duration,
+      preset: typeof row.preset_value === 'string' ? row.preset_value : null,
+      metrics: byRun.get(row.id) ?? {},
+    };
+  });
+}
+
+/** Renames a run and sets its tags or notes; fields left undefined keep their value. */
+export function updateRun(store: Store, id: number, change: { name?: string | undefined; tags?: readonly string[] | undefined; notes?: string | undefined }): RunInfo {
+  getRun(store, id);
+  // Tags are a set for filtering: keep the first spelling of each, in the order given.
+  const tags = change.tags === undefined ? null : JSON.stringify([...new Set(change.tags)]);
+  store.connection
+    .prepare(
+      `UPDATE runs SET name = COALESCE(@name, name), tags = COALESCE(@tags, tags), notes = COALESCE(@notes, notes) WHERE id = @id`,
+    )
+    .run({ id, name: change.name ?? null, tags, notes: change.notes ?? null });
+  return getRun(store, id);
+}
+
+/**
+ * Deletes a run's rows (metrics, curves, predictions and series go with it by ON DELETE CASCADE,
+ * spelled out too so a database opened without foreign keys is cleaned the same way), in one
+ * transaction. A queued or running run is refused: its job would write into rows that are gone.
+ */
+export function deleteRunRows(store: Store, id: number): void {
+  const run = getRun(store, id);
+  if (run.status === 'queued' || run.status === 'running') {
+    throw new LabError(`run ${id} is ${run.status}: cancel it before deleting it`, 'ConflictError');
+  }
+  const db = store.connection;
+  store.transaction(() => {
+    for (const table of ['run_metrics', 'run_curves', 'run_predictions', 'run_series']) {
+      db.prepare(`DELETE FROM ${table} WHERE run_id = ?`).run(id);
+    }
+    db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+  });
 }

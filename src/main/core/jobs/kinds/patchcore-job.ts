@@ -1,21 +1,51 @@
 /**
  * The tensor half of the `patchcore` job (see patchcore.ts), run inside the job process only:
  * runs the PatchCore pipeline into the run folder and reports its metrics per scope, which the
- * main process stores as the run's metrics.
+ * main process stores as the run's metrics. Backbone features go through the workspace's
+ * frozen-feature cache (engine/feature-cache.ts) unless the config turns it off; the result summary
+ * records its hits and misses. Images come from the curated manifest prepare built (what it left
+ * out goes into the summary), and the page's curves go back with the result (stored at done).
  */
 import { z } from 'zod';
+import { FeatureCache } from '../../engine/feature-cache';
 import { runPatchCore } from '../../methods/patchcore/pipeline';
-import { scopeMetrics } from '../../evaluation/store-result';
+import { pageCurves, scopeMetrics } from '../../evaluation/store-result';
 import type { JobContext } from '../kinds';
 import type { JobResult } from '../protocol';
 import type { PatchcoreJobConfig } from './patchcore';
 
-const inputSchema = z.object({ datasetRoot: z.string().min(1) });
+const leftOutSchema = z.object({
+  sampleId: z.number().int(),
+  split: z.enum(['train', 'test']),
+  relPath: z.string(),
+  reason: z.enum(['excluded-from-training', 'anomalous-in-train', 'rejected', 'no-mask']),
+});
+const inputSchema = z.object({
+  datasetRoot: z.string().min(1),
+  // Absent in inputs prepared before runs read the curated dataset: the pipeline lists the folders.
+  manifest: z
+    .object({
+      train: z.array(z.string().min(1)),
+      test: z.array(z.object({ rel: z.string().min(1), path: z.string().min(1), label: z.string().min(1), mask: z.string().min(1).nullable() })),
+    })
+    .optional(),
+  leftOut: z.array(leftOutSchema).default([]),
+  editedMasks: z.number().int().nonnegative().default(0),
+});
 
 export async function runPatchcoreJob(config: PatchcoreJobConfig, rawInput: unknown, ctx: JobContext): Promise<JobResult> {
-  const { datasetRoot } = inputSchema.parse(rawInput);
+  const { datasetRoot, manifest, leftOut, editedMasks } = inputSchema.parse(rawInput);
   // Embedding and scoring count images in their steps; images/s is over both.
   const imagesDone: Record<string, number> = { embedding: 0, scoring: 0 };
+  // The cache saves time only: a workspace where it cannot be opened runs without it, and says so.
+  let featureCacheError: string | null = null;
+  const featureCache =
+    config.featureCache === false
+      ? null
+      : await FeatureCache.open(FeatureCache.workspaceDir(ctx.workspaceDir)).catch((error: unknown) => {
+          featureCacheError = `the feature cache could not be opened, features were computed without it: ${error instanceof Error ? error.message : String(error)}`;
+          return null;
+        });
   const result = await runPatchCore(
     {
       datasetRoot,
@@ -24,6 +54,8 @@ export async function runPatchcoreJob(config: PatchcoreJobConfig, rawInput: unkn
       overrides: config.overrides ?? {},
       weights: config.weightsFile ?? 'random',
       outDir: ctx.runDir,
+      featureCache,
+      ...(manifest ? { manifest } : {}),
     },
     {
       progress: (phase, step, total) => {
@@ -32,12 +64,15 @@ export async function runPatchcoreJob(config: PatchcoreJobConfig, rawInput: unkn
       },
       signal: ctx.signal,
     },
-  );
+  ).finally(() => featureCache?.close());
   const evaluation = result.evaluation;
-  const metrics = evaluation ? [evaluation.overall, ...evaluation.perDefect].flatMap((scope) => scopeMetrics(config.scenario, scope)) : [];
+  const scopes = evaluation ? [evaluation.overall, ...evaluation.perDefect] : [];
+  const metrics = scopes.flatMap((scope) => scopeMetrics(config.scenario, scope));
   return {
     metrics,
-    outputs: ['maps.amap', 'scores.json'],
+    outputs: manifest ? ['maps.amap', 'scores.json', 'labels.json', 'train-images.json'] : ['maps.amap', 'scores.json'],
+    // The curves the run page draws, from the float32 maps in memory: stored when the run is done.
+    curves: pageCurves(config.scenario, scopes),
     summary: {
       preset: result.preset,
       config: result.config,
@@ -49,7 +84,18 @@ export async function runPatchcoreJob(config: PatchcoreJobConfig, rawInput: unkn
       testImages: result.testImages,
       evaluationResolution: evaluation?.resolution ?? null,
       meanOverDefects: evaluation?.meanOverDefects ?? null,
-      warnings: result.warnings,
+      featureCache: result.featureCache && featureCache ? { ...result.featureCache, writeFailures: featureCache.session.writeFailures, lastWriteError: featureCache.session.lastWriteError } : null,
+      // What the curated dataset left out (issue 4): flagged or anomalous training images, rejected
+      // samples, anomalous test images without a mask; and how many test masks were edited ones.
+      curation: manifest
+        ? {
+            trainExcluded: leftOut.filter((l) => l.split === 'train'),
+            testLeftOut: leftOut.filter((l) => l.split === 'test'),
+            editedMasks,
+          }
+        : null,
+      scopes: scopes.map((s) => ({ defect: s.defect, images: s.images, pixels: s.pixels, regions: s.regions })),
+      warnings: featureCacheError ? [...result.warnings, featureCacheError] : result.warnings,
     },
   };
 }

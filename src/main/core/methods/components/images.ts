@@ -8,16 +8,17 @@ import { LabError } from '../../../../shared/errors';
 
 /**
  * One image resized to size × size.
+ * @param path a file, or the file's bytes already read (the feature cache hashes them first)
  * @returns float32 [size, size, 3] in [0, 1]
  */
-export async function loadImageRgb(path: string, size: number): Promise<Float32Array> {
+export async function loadImageRgb(path: string | Uint8Array, size: number, label = typeof path === 'string' ? path : 'image'): Promise<Float32Array> {
   let raw: { data: Buffer; info: sharp.OutputInfo };
   try {
     raw = await sharp(path, { failOn: 'error' }).removeAlpha().toColourspace('srgb').resize(size, size, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw new LabError(`cannot read image ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new LabError(`cannot read image ${label}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (raw.info.channels !== 3) throw new LabError(`image ${path} decoded to ${raw.info.channels} channels, expected 3`);
+  if (raw.info.channels !== 3) throw new LabError(`image ${label} decoded to ${raw.info.channels} channels, expected 3`);
   const out = new Float32Array(raw.data.length);
   for (let i = 0; i < out.length; i++) out[i] = raw.data[i]! / 255;
   return out;

@@ -1,8 +1,10 @@
 /**
- * The PatchCore pipeline a job runs: train on `<root>/<scenario>/train/good`, score every test image,
- * write the maps (`maps.amap`, docs/anomaly-maps.md) and image scores (`scores.json`, the format
- * `miad-lab evaluate` reads), and compute every metric of DESIGN §8 in memory with the evaluation
- * module (overall, per defect type, mean over defect types). Returns plain JSON.
+ * The PatchCore pipeline a job runs: train on `<root>/<scenario>/train/good` (or the workspace's
+ * curated manifest, when the job gives one), score every test image, write the maps (`maps.amap`,
+ * docs/anomaly-maps.md), image scores (`scores.json`, the format `miad-lab evaluate` reads), with a
+ * manifest also their labels (`labels.json`) and the training images used (`train-images.json`),
+ * and compute every metric of DESIGN §8 in memory with the evaluation module (overall, per defect
+ * type, mean over defect types), curves included. Returns plain JSON.
  *
  * Conventions: an image is anomalous when its mask has a pixel > 0 (as evaluatePredictions); masks
  * are resized nearest and maps bilinear to the evaluation resolution, which by default is the input
@@ -30,12 +32,13 @@ import {
 import { abortError } from '../components/coreset';
 import { loadImageRgb, loadMask } from '../components/images';
 import { MemoryBank } from '../components/nearest-neighbour';
-import type { WeightsSource } from '../components/feature-extractor';
+import type { ExtractionCounts, WeightsSource } from '../components/feature-extractor';
+import type { FeatureCache } from '../../engine/feature-cache';
 import { anomalyMap } from './anomaly-map';
 import { resolvePatchCoreConfig, type PatchCoreConfig, type ResolvedPatchCoreConfig } from './config';
 import { PatchCoreModel } from './model';
 import { scoreEmbedding } from './score';
-import { trainMemoryBank, type MemoryBankResult } from './train';
+import { embedFiles, trainMemoryBank, type MemoryBankResult } from './train';
 
 export interface RunPatchCoreOptions {
   datasetRoot: string;
@@ -48,6 +51,24 @@ export interface RunPatchCoreOptions {
   weights: WeightsSource;
   /** Created if missing; receives maps.amap and scores.json. */
   outDir: string;
+  /** The workspace's frozen-feature cache (engine/feature-cache.ts); absent: no caching. */
+  featureCache?: FeatureCache | null;
+  /**
+   * The images to use, as the workspace curates them (jobs/kinds/patchcore-manifest.ts): when given,
+   * nothing is listed from the dataset folders. Absent: `<root>/<scenario>/train/good` and `test/*`.
+   */
+  manifest?: PatchCoreManifest;
+}
+
+/** A scenario's images as a workspace curates them (issue 4): labels and masks as edited there. */
+export interface PatchCoreManifest {
+  /** Training images, absolute paths (already without those flagged out of training). */
+  train: string[];
+  /**
+   * Test images: `rel` is the key in maps.amap and scores.json (relative to the scenario folder),
+   * `label` is 'good' or the defect type, `mask` the absolute path of the mask to use (null: good).
+   */
+  test: { rel: string; path: string; label: string; mask: string | null }[];
 }
 
 export interface RunPatchCoreContext {
@@ -92,6 +113,8 @@ export interface RunPatchCoreResult {
   mapSize: number;
   evaluation: { resolution: number; overall: PatchCoreScope; perDefect: PatchCoreScope[]; meanOverDefects: MetricSet } | null;
   paths: { maps: string; scores: string };
+  /** Frozen-feature cache hits and misses (images) of training and scoring; null when no cache was used. */
+  featureCache: { train: ExtractionCounts; test: ExtractionCounts } | null;
   warnings: string[];
 }
 
@@ -162,13 +185,17 @@ export async function runPatchCore(options: RunPatchCoreOptions, ctx: RunPatchCo
   const started = performance.now();
   const seconds = (from: number) => (performance.now() - from) / 1000;
   const { config, sources } = resolvePatchCoreConfig(options.preset ?? 'full', options.overrides ?? {});
-  const dir = scenarioDir(options.datasetRoot, options.scenario);
   const warnings: string[] = [];
-  const trainAll = (await listImages(join(dir, 'train', 'good'))).map((n) => join(dir, 'train', 'good', n));
-  if (trainAll.length === 0) throw new LabError(`no training images under ${join(dir, 'train', 'good')}`, 'ValidationError');
+  const manifest = options.manifest;
+  const dir = manifest ? null : scenarioDir(options.datasetRoot, options.scenario);
+  const trainAll = manifest ? manifest.train : (await listImages(join(dir!, 'train', 'good'))).map((n) => join(dir!, 'train', 'good', n));
+  if (trainAll.length === 0) {
+    throw new LabError(dir ? `no training images under ${join(dir, 'train', 'good')}` : `no training images left in ${options.scenario} as the workspace curates it`, 'ValidationError');
+  }
   const trainPaths = config.trainImages === 'all' ? trainAll : sample(trainAll, config.trainImages, config.seed);
   if (config.trainImages !== 'all' && config.trainImages > trainAll.length) warnings.push(`asked for ${config.trainImages} training images, the scenario has ${trainAll.length}: all used`);
-  const tests = await listTest(dir, warnings);
+  const tests: TestItem[] = manifest ? manifest.test : await listTest(dir!, warnings);
+  if (manifest && tests.length === 0) warnings.push(`no test images left in ${options.scenario} as the workspace curates it`);
   await mkdir(options.outDir, { recursive: true });
   if (ctx.signal?.aborted) throw abortError(ctx.signal);
 
@@ -179,7 +206,7 @@ export async function runPatchCore(options: RunPatchCoreOptions, ctx: RunPatchCo
   let bank: MemoryBank | null = null;
   let writer: MapPackWriter | null = null;
   try {
-    const trained: MemoryBankResult = await trainMemoryBank(model, trainPaths, config, ctx, { loadImage: loadImageRgb, tmpDir: options.outDir || tmpdir() });
+    const trained: MemoryBankResult = await trainMemoryBank(model, trainPaths, config, ctx, { loadImage: loadImageRgb, tmpDir: options.outDir || tmpdir(), featureCache: options.featureCache ?? null });
     bank = new MemoryBank(trained.bank, trained.width);
     trained.bank = new Float32Array(0); // the tensors hold it now
 
@@ -193,20 +220,13 @@ export async function runPatchCore(options: RunPatchCoreOptions, ctx: RunPatchCo
     const labels = new Uint8Array(n);
     const scores = new Float64Array(n);
     const mapsPath = join(options.outDir, 'maps.amap');
+    const testCache: ExtractionCounts = { hits: 0, misses: 0 };
     writer = await MapPackWriter.create(mapsPath, size, size, { method: 'patchcore', scenario: options.scenario, preset: config.preset, inputSize: size, sigma: config.sigma });
     ctx.progress('scoring', 0, n);
     for (let start = 0; start < n; start += config.batchSize) {
       if (ctx.signal?.aborted) throw abortError(ctx.signal);
       const batch = tests.slice(start, start + config.batchSize);
-      const pixels = new Float32Array(batch.length * size * size * 3);
-      for (let i = 0; i < batch.length; i++) pixels.set(await loadImageRgb(batch[i]!.path, size), i * size * size * 3);
-      const x = tf.tensor4d(pixels, [batch.length, size, size, 3]);
-      let emb: tf.Tensor4D;
-      try {
-        emb = model.embed(x);
-      } finally {
-        x.dispose();
-      }
+      const emb: tf.Tensor4D = await embedFiles(model, batch.map((b) => b.path), size, { loadImage: loadImageRgb, featureCache: options.featureCache ?? null }, testCache);
       let scored: Awaited<ReturnType<typeof scoreEmbedding>>;
       try {
         scored = await scoreEmbedding(emb, bank, config.numNeighbors);
@@ -236,6 +256,12 @@ export async function runPatchCore(options: RunPatchCoreOptions, ctx: RunPatchCo
     await writer.close();
     writer = null;
     const scoresPath = join(options.outDir, 'scores.json');
+    if (manifest) {
+      // Labels beside the scores (with curated labels a key's folder no longer says its label), and
+      // the training images used, as the curation left them.
+      await writeFileAtomic(join(options.outDir, 'labels.json'), JSON.stringify(Object.fromEntries(tests.map((item) => [item.rel, item.label])), null, 1));
+      await writeFileAtomic(join(options.outDir, 'train-images.json'), JSON.stringify(trainPaths, null, 1));
+    }
     await writeFileAtomic(scoresPath, JSON.stringify(Object.fromEntries(tests.map((item, k) => [item.rel, scores[k]!])), null, 1));
     const scoreSeconds = seconds(t);
 
@@ -278,6 +304,7 @@ export async function runPatchCore(options: RunPatchCoreOptions, ctx: RunPatchCo
       mapSize: size,
       evaluation,
       paths: { maps: mapsPath, scores: scoresPath },
+      featureCache: trained.featureCache ? { train: trained.featureCache, test: testCache } : null,
       warnings,
     };
   } finally {

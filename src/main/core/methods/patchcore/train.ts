@@ -14,14 +14,20 @@
  * The projection is drawn once N (= images × patches per image) is known from the first batch,
  * since the JL dims depend on it, exactly as anomalib fits its projection on all N rows.
  * Cancellation is checked between batches and every few hundred coreset picks.
+ *
+ * With a frozen-feature cache (deps.featureCache) the backbone's layer features of each image come
+ * from the workspace cache when an earlier run computed them (engine/feature-cache.ts), rounded
+ * through fp16 whether they were cached or not; `embedFiles` is that step, shared with scoring.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { LabError } from '../../../../shared/errors';
 import { abortError, greedyKCenter, greedyKCenterHost, jlMinDim, sparseRandomProjection } from '../components/coreset';
 import { createHalfRowStore, type HalfRowStore } from '../components/half-row-store';
+import type { FeatureCache } from '../../engine/feature-cache';
+import type { ExtractionCounts } from '../components/feature-extractor';
 import type { PatchCoreConfig } from './config';
-import type { PatchCoreModel } from './model';
+import { patchEmbedding, type PatchCoreModel } from './model';
 
 export interface TrainContext {
   progress(phase: string, step: number, total: number): void;
@@ -29,12 +35,43 @@ export interface TrainContext {
 }
 
 export interface TrainDeps {
-  /** Decodes one image to float32 [size, size, 3] in [0, 1]. */
+  /**
+   * Decodes one image to float32 [size, size, 3] in [0, 1]. Without a feature cache only: with one,
+   * images are decoded by loadImageRgb from the very bytes whose hash keys their entry.
+   */
   loadImage(path: string, size: number): Promise<Float32Array>;
   /** Folder for the temp file of a file-backed feature store. */
   tmpDir: string;
   /** Where greedy selection runs; default: host on the wasm and cpu backends, else device. */
   coresetOn?: 'host' | 'device';
+  /** The frozen-feature cache; absent: features are computed in float32 every time. */
+  featureCache?: FeatureCache | null;
+}
+
+/**
+ * Patch embeddings of image files, the layer features coming through the cache when one is given.
+ * @param paths one batch of image files
+ * @param counts incremented by the cache's hits and misses
+ * @returns [paths.length, size/8, size/8, model.width]; the caller disposes it
+ */
+export async function embedFiles(
+  model: PatchCoreModel,
+  paths: readonly string[],
+  size: number,
+  options: { loadImage?: (path: string, size: number) => Promise<Float32Array>; featureCache?: FeatureCache | null },
+  counts?: ExtractionCounts,
+): Promise<tf.Tensor4D> {
+  const extractor = model.extractor;
+  const { features, counts: batch } = await extractor.extractFiles(paths, size, { cache: options.featureCache ?? null, ...(options.loadImage ? { loadImage: options.loadImage } : {}) });
+  try {
+    if (counts) {
+      counts.hits += batch.hits;
+      counts.misses += batch.misses;
+    }
+    return patchEmbedding(extractor.layers.map((l) => features[l]!));
+  } finally {
+    tf.dispose(Object.values(features));
+  }
 }
 
 export interface MemoryBankResult {
@@ -53,6 +90,8 @@ export interface MemoryBankResult {
   seconds: { embed: number; coreset: number; gather: number };
   /** Largest resident set size sampled during the pass, bytes. */
   peakRssBytes: number;
+  /** The frozen-feature cache's hits and misses over the training images; null without a cache. */
+  featureCache: ExtractionCounts | null;
 }
 
 /** Rows per projected tensor: 2^20 rows × 128 dims is 512 MiB. */
@@ -83,6 +122,7 @@ export async function trainMemoryBank(model: PatchCoreModel, paths: readonly str
   const hostChunks: Float32Array[] = [];
   let pending: tf.Tensor2D[] = [];
   let pendingRows = 0;
+  const cacheCounts: ExtractionCounts = { hits: 0, misses: 0 };
   const flushPending = async () => {
     if (pending.length === 0) return;
     const joined = pending.length === 1 ? pending[0]! : (tf.concat(pending, 0) as tf.Tensor2D);
@@ -103,13 +143,10 @@ export async function trainMemoryBank(model: PatchCoreModel, paths: readonly str
     for (let start = 0; start < paths.length; start += config.batchSize) {
       if (ctx.signal?.aborted) throw abortError(ctx.signal);
       const batch = paths.slice(start, start + config.batchSize);
-      const pixels = new Float32Array(batch.length * size * size * 3);
-      for (let i = 0; i < batch.length; i++) pixels.set(await deps.loadImage(batch[i]!, size), i * size * size * 3);
-      const x = tf.tensor4d(pixels, [batch.length, size, size, 3]);
       let flat: tf.Tensor2D;
       let emb: tf.Tensor4D | null = null;
       try {
-        emb = model.embed(x);
+        emb = await embedFiles(model, batch, size, { loadImage: deps.loadImage, featureCache: deps.featureCache ?? null }, cacheCounts);
         if (!store) {
           grid = { h: emb.shape[1], w: emb.shape[2] };
           total = paths.length * grid.h * grid.w;
@@ -121,7 +158,6 @@ export async function trainMemoryBank(model: PatchCoreModel, paths: readonly str
         }
         flat = tf.reshape(emb, [-1, width]) as tf.Tensor2D;
       } finally {
-        x.dispose();
         emb?.dispose();
       }
       try {
@@ -176,6 +212,7 @@ export async function trainMemoryBank(model: PatchCoreModel, paths: readonly str
       store: { where: store!.where, bytes: store!.bytes },
       seconds: { embed: (t1 - t0) / 1000, coreset: (t2 - t1) / 1000, gather: (t3 - t2) / 1000 },
       peakRssBytes: peakRss,
+      featureCache: deps.featureCache ? cacheCounts : null,
     };
   } finally {
     tf.dispose(pending);
