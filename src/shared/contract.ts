@@ -11,6 +11,7 @@ import { importCalls, importEvents } from './calls/import';
 import { libraryCalls, libraryEvents } from './calls/library';
 import { runCalls, runEvents } from './calls/runs';
 import { engineCalls, engineEvents } from './calls/engine';
+import { compareCalls, compareEvents } from './calls/compare';
 import { DEMO_LIMITS } from './limits';
 
 export { DEMO_LIMITS, demoOptionsSchema };
@@ -27,6 +28,7 @@ export const calls = {
   ...runCalls,
   ...annotateCalls,
   ...engineCalls,
+  ...compareCalls,
 } as const;
 
 export const events = {
@@ -37,6 +39,7 @@ export const events = {
   ...runEvents,
   ...annotateEvents,
   ...engineEvents,
+  ...compareEvents,
 } as const;
 
 export type Calls = typeof calls;

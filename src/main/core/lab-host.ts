@@ -17,6 +17,7 @@ import type { Door, WorkspaceInfo } from '../../shared/types';
 import type { HostEventListener, LabHost } from './host';
 import { createLab, type Lab } from './lab';
 import { RecentWorkspaces } from './workspace/recent';
+import { AppSettings } from './workspace/app-settings';
 import { folderState } from './workspace/workspace';
 import { generateDemoDataset, type DemoGenerator } from './datasets/demo-dataset';
 import type { DomainHandlers, HandlerContext, Handlers } from './handlers/types';
@@ -26,6 +27,7 @@ import { libraryHandlers } from './handlers/library';
 import { runHandlers } from './handlers/runs';
 import { engineHandlers } from './handlers/engine';
 import { annotateHandlers } from './handlers/annotate';
+import { compareHandlers } from './handlers/compare';
 import type { JobsOptions } from './jobs/runner';
 
 export interface LabHostOptions {
@@ -60,6 +62,7 @@ export function appVersion(): string {
 export function createLabHost(options: LabHostOptions): LabHost & { openWorkspace(dir: string, create?: boolean): Promise<WorkspaceInfo>; currentLab(): Lab | null } {
   const listeners = new Set<HostEventListener>();
   const recent = new RecentWorkspaces(options.configDir, options.now);
+  const settings = new AppSettings(options.configDir);
   const generateDemo = options.generateDemo ?? generateDemoDataset;
   const version = options.version ?? appVersion();
   let lab: Lab | null = null;
@@ -185,9 +188,10 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     ...datasetHandlers(context),
     ...importHandlers(context),
     ...libraryHandlers(context),
-    ...runHandlers(context),
+    ...runHandlers(context, { forcedBackend: () => settings.forcedBackend() }),
     ...annotateHandlers(context),
-    ...engineHandlers(context),
+    ...engineHandlers(context, { settings }),
+    ...compareHandlers(context),
   };
 
   return {

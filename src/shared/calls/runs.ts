@@ -101,6 +101,38 @@ export interface RunReport {
   warnings: string[];
 }
 
+/** A row of the runs table: the run and the headline metrics it can be sorted and filtered by. */
+export interface RunTableRow extends RunInfo {
+  startedAt: string | null;
+  /** Seconds from start to finish; null until finished. */
+  durationSec: number | null;
+  /** The preset the run was launched with (config.preset), if any. */
+  preset: string | null;
+  /**
+   * Overall metrics (defect type ''), the mean over the run's scenarios: image_auroc, pixel_auroc,
+   * aupro, image_f1_max, pixel_f1_max; a metric the run lacks is absent.
+   */
+  metrics: Record<string, number>;
+}
+
+/** One leaf where two runs' configs differ (method, backend, weights and the resolved config). */
+export interface ConfigDiffEntry {
+  /** Dotted path, e.g. `config.coresetRatio`. */
+  path: string;
+  /** undefined where the key is missing on that side. */
+  a: unknown;
+  b: unknown;
+}
+
+export const runUpdateInput = z
+  .object({
+    runId: idInput,
+    name: z.string().trim().min(1).max(200).optional(),
+    tags: z.array(z.string().trim().min(1).max(40)).max(20).optional(),
+    notes: z.string().max(10_000).optional(),
+  })
+  .strict();
+
 export const runCalls = {
   'runs:list': { input: emptyInput, result: returns<RunInfo[]>() },
   'runs:get': { input: z.object({ runId: idInput }).strict(), result: returns<RunDetail>() },
@@ -118,6 +150,14 @@ export const runCalls = {
   /** A run's report: histograms, ROC / PRO curves (computed once, then cached in run_curves), gallery. */
   'runs:report': { input: z.object({ runId: idInput }).strict(), result: returns<RunReport>() },
   /** Renders one test image's anomaly map to a PNG heatmap under the run folder (once); returns its path. */
+  /** Every run with its headline metrics, for the runs table (sorting and filtering happen in the view). */
+  'runs:table': { input: emptyInput, result: returns<RunTableRow[]>() },
+  /** Renames a run, sets its tags or notes. */
+  'runs:update': { input: runUpdateInput, result: returns<RunInfo>() },
+  /** Deletes a finished, failed or cancelled run with its rows and its folder; a queued or running one must be cancelled first. */
+  'runs:delete': { input: z.object({ runId: idInput }).strict(), result: returns<{ runId: number }>() },
+  /** Only what differs between two runs' settings. */
+  'runs:diff': { input: z.object({ a: idInput, b: idInput }).strict(), result: returns<ConfigDiffEntry[]>() },
   'runs:heatmap': { input: z.object({ runId: idInput, relPath: z.string().min(1).max(1000) }).strict(), result: returns<{ path: string }>() },
 } as const;
 

@@ -1,4 +1,6 @@
 import type { VerbSpec } from '../verb';
+import { cacheVerb } from './cache';
+import { compareVerb } from './compare';
 import { demoVerb } from './demo';
 import { evaluateVerb } from './evaluate';
 import { exportDatasetVerb } from './export-dataset';
@@ -8,4 +10,4 @@ import { trainVerb } from './train';
 import { weightsVerb } from './weights';
 
 /** Every CLI verb, in the order --help lists them. */
-export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb, exportDatasetVerb];
+export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb, compareVerb, exportDatasetVerb, cacheVerb];

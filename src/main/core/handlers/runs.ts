@@ -1,10 +1,18 @@
 /** Handlers of the `runs:*` calls: the stored runs, and jobs through the open workspace's runner. */
 import { methodPresets } from '../runs/presets';
 import { buildRunReport, renderHeatmap, type ReportContext } from '../runs/report';
-import { getRun, getSeries, listRuns } from '../store/runs-repo';
+import { rm } from 'node:fs/promises';
+import { diffRuns } from '../compare/config-diff';
+import { deleteRunRows, getRun, getSeries, listRunTable, listRuns, updateRun } from '../store/runs-repo';
+import type { JOB_BACKENDS } from '../../../shared/calls/runs';
 import type { DomainHandlers, HandlerContext } from './types';
 
-export function runHandlers(ctx: HandlerContext): DomainHandlers<'runs'> {
+export interface RunHandlerDeps {
+  /** The stored "force backend" setting (engine:setBackend): used when a start names no backend. */
+  forcedBackend: () => Promise<(typeof JOB_BACKENDS)[number] | undefined>;
+}
+
+export function runHandlers(ctx: HandlerContext, deps: RunHandlerDeps): DomainHandlers<'runs'> {
   const report = (): ReportContext => {
     const lab = ctx.requireLab();
     return { store: lab.store, runDir: (id) => lab.jobs.runDir(id) };
@@ -13,7 +21,7 @@ export function runHandlers(ctx: HandlerContext): DomainHandlers<'runs'> {
     'runs:list': async () => listRuns(ctx.requireLab().store),
     'runs:get': async ({ runId }) => getRun(ctx.requireLab().store, runId),
     'runs:kinds': async () => ctx.requireLab().jobs.listKinds(),
-    'runs:start': async (input) => ctx.requireLab().jobs.start(input),
+    'runs:start': async (input) => ctx.requireLab().jobs.start({ ...input, backend: input.backend ?? (await deps.forcedBackend()) }),
     'runs:cancel': async ({ runId }) => ctx.requireLab().jobs.cancel(runId),
     'runs:resume': async ({ runId }) => ctx.requireLab().jobs.resume(runId),
     'runs:series': async ({ runId }) => {
@@ -24,5 +32,24 @@ export function runHandlers(ctx: HandlerContext): DomainHandlers<'runs'> {
     'runs:presets': async ({ method }) => methodPresets(method),
     'runs:report': async ({ runId }) => buildRunReport(report(), runId),
     'runs:heatmap': async ({ runId, relPath }) => ({ path: await renderHeatmap(report(), runId, relPath) }),
+    'runs:table': async () => listRunTable(ctx.requireLab().store),
+    'runs:update': async ({ runId, name, tags, notes }) => {
+      const run = updateRun(ctx.requireLab().store, runId, { name, tags, notes });
+      // Other windows showing this run (the runs table, a report) refresh from the event.
+      ctx.emit('runs:changed', { run });
+      return run;
+    },
+    'runs:delete': async ({ runId }) => {
+      const lab = ctx.requireLab();
+      // Rows first, in one transaction: a run whose folder removal fails is gone from every view
+      // and leaves only files behind, never rows pointing at missing files.
+      deleteRunRows(lab.store, runId);
+      await rm(lab.jobs.runDir(runId), { recursive: true, force: true });
+      return { runId };
+    },
+    'runs:diff': async ({ a, b }) => {
+      const store = ctx.requireLab().store;
+      return diffRuns(getRun(store, a), getRun(store, b));
+    },
   };
 }

@@ -1,12 +1,15 @@
 /**
- * State of the Runs area: the workspace's runs (kept current by `runs:changed`), the latest
- * progress of each running one (`runs:progress`), and what the launch form offers (trainable job
- * kinds, their presets, datasets). Events are subscribed while the area is shown.
+ * State of the Runs area: the workspace's runs as table rows (`runs:table`, kept current by
+ * `runs:changed` and reloaded when a run ends so its metrics appear), the latest progress of each
+ * running one (`runs:progress`), what the launch form offers (trainable job kinds, their presets,
+ * datasets), the table's checkbox selection, and which view shows (list, a run's page, the
+ * comparison of the selected runs). Events are subscribed while the area is shown.
  */
-import type { JobKindInfo, MethodPreset, RunProgress } from '../../../../shared/calls/runs';
+import type { JobKindInfo, MethodPreset, RunProgress, RunTableRow } from '../../../../shared/calls/runs';
 import type { DatasetInfo, RunInfo } from '../../../../shared/types';
 import { lab, onEvent } from '../api';
 import { describeError } from '../app/errors';
+import { keepExisting, mergeRun, withIds } from './runs-table';
 
 /** Job kinds the launch form offers: those that train a method (runs:presets knows them). */
 export const TRAINABLE_KINDS = ['patchcore'];
@@ -14,20 +17,44 @@ export const TRAINABLE_KINDS = ['patchcore'];
 export const runsState = $state({
   loading: false,
   error: null as string | null,
-  runs: [] as RunInfo[],
   progress: {} as Record<number, RunProgress>,
   kinds: [] as JobKindInfo[],
   presets: {} as Record<string, MethodPreset[]>,
   datasets: [] as DatasetInfo[],
-  /** The run whose page is open; null shows the launch form and the list. */
+  /** The run whose page is open; null shows the launch form and the table (or the comparison). */
   openRunId: null as number | null,
+  /** The runs being compared; null shows the table. */
+  compareIds: null as number[] | null,
 });
 
+/**
+ * The rows themselves are raw state (replaced, never mutated): 1,000 runs of 20 fields each
+ * would otherwise become 20,000 proxies the first time the table sorts them.
+ */
+class RunRows {
+  rows = $state.raw<RunTableRow[]>([]);
+  /** Checked rows of the table: run ids, ascending. */
+  selected = $state.raw<readonly number[]>([]);
+}
+
+export const runRows = new RunRows();
+
+let reloadTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Reloads the rows soon (coalescing a burst of events): a finished run brings its metrics. */
+function reloadSoon(): void {
+  if (reloadTimer) clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(() => {
+    reloadTimer = null;
+    void loadTable();
+  }, 150);
+}
+
 function upsert(run: RunInfo): void {
-  const i = runsState.runs.findIndex((r) => r.id === run.id);
-  if (i >= 0) runsState.runs[i] = run;
-  else runsState.runs = [run, ...runsState.runs].sort((a, b) => b.id - a.id);
+  const before = runRows.rows.find((r) => r.id === run.id);
+  runRows.rows = mergeRun(runRows.rows, run);
   if (run.status !== 'running') delete runsState.progress[run.id];
+  if (before && before.status !== run.status && run.status !== 'queued' && run.status !== 'running') reloadSoon();
 }
 
 /** Subscribes to run events; returns the unsubscribe function (call it when the area goes). */
@@ -39,14 +66,29 @@ export function watchRuns(): () => void {
   return () => {
     offProgress();
     offChanged();
+    if (reloadTimer) clearTimeout(reloadTimer);
+    reloadTimer = null;
   };
+}
+
+/** The table's rows alone (after an edit elsewhere, or a run ended). */
+export async function loadTable(): Promise<void> {
+  try {
+    const rows = await lab['runs:table']({});
+    runRows.rows = rows.sort((a, b) => b.id - a.id);
+    const kept = keepExisting(runRows.selected, rows);
+    if (kept.length !== runRows.selected.length) runRows.selected = kept;
+    runsState.error = null;
+  } catch (error) {
+    runsState.error = describeError(error);
+  }
 }
 
 export async function loadRuns(): Promise<void> {
   runsState.loading = true;
   try {
-    const [runs, kinds, datasets] = await Promise.all([lab['runs:list']({}), lab['runs:kinds']({}), lab['datasets:list']({})]);
-    runsState.runs = runs;
+    const [rows, kinds, datasets] = await Promise.all([lab['runs:table']({}), lab['runs:kinds']({}), lab['datasets:list']({})]);
+    runRows.rows = rows.sort((a, b) => b.id - a.id);
     runsState.kinds = kinds.filter((k) => TRAINABLE_KINDS.includes(k.name));
     runsState.datasets = datasets;
     for (const k of runsState.kinds) {
@@ -63,4 +105,31 @@ export async function loadRuns(): Promise<void> {
 /** Adds a run the caller just started, before its `runs:changed` arrives. */
 export function addRun(run: RunInfo): void {
   upsert(run);
+}
+
+/** Replaces one run's fields after an edit (`runs:update`). */
+export function updateRun(run: RunInfo): void {
+  runRows.rows = mergeRun(runRows.rows, run);
+}
+
+export function removeRun(runId: number): void {
+  runRows.rows = runRows.rows.filter((r) => r.id !== runId);
+  if (runRows.selected.includes(runId)) setSelected(runId, false);
+}
+
+export function setSelected(runId: number, on: boolean): void {
+  runRows.selected = withIds(runRows.selected, [runId], on);
+}
+
+/** Checks or unchecks many runs at once (the header checkbox). */
+export function setMany(ids: Iterable<number>, on: boolean): void {
+  runRows.selected = withIds(runRows.selected, ids, on);
+}
+
+export function clearSelection(): void {
+  runRows.selected = [];
+}
+
+export function runById(runId: number): RunTableRow | undefined {
+  return runRows.rows.find((r) => r.id === runId);
 }
