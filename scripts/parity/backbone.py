@@ -163,6 +163,7 @@ def main():
     ap.add_argument("--bench", type=int, default=0, help="time N forward passes instead")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--device", default="cpu", help="--bench only: cpu, cuda, cuda:1, ...")
     args = ap.parse_args()
 
     layers = [l.strip() for l in args.layers.split(",") if l.strip()]
@@ -176,13 +177,20 @@ def main():
     with torch.no_grad():
         if args.bench > 0:
             torch.manual_seed(0)
-            x = torch.rand(args.batch, 3, args.size, args.size)
+            device = torch.device(args.device)
+            model = model.to(device)
+            x = torch.rand(args.batch, 3, args.size, args.size).to(device)
+            # On a GPU the calls only queue kernels: synchronise so the time is the work's.
+            sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
             features(model, x, layers)  # warm-up
+            sync()
             start = time.perf_counter()
             for _ in range(args.bench):
                 features(model, x, layers)
+            sync()
             seconds = time.perf_counter() - start
-            print(json.dumps({"images_per_s": args.bench * args.batch / seconds, "threads": torch.get_num_threads(), "torch": torch.__version__}))
+            name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+            print(json.dumps({"images_per_s": args.bench * args.batch / seconds, "threads": torch.get_num_threads(), "torch": torch.__version__, "device": name}))
             return
         if not args.image or not args.out:
             raise SystemExit("backbone.py: --image and --out are required (or --bench N)")
