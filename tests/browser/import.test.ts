@@ -93,6 +93,8 @@ describe('import in the browser', () => {
   it('the stored report opens from the Overview, and a rescan applies what changed', async () => {
     await page.getByTestId('dataset-report').click();
     await page.getByTestId('report-dialog').waitFor();
+    // The rows arrive with the stored report, after the dialog opens.
+    await page.getByTestId('report-row').nth(1).waitFor();
     await expect(page.getByTestId('report-row').count()).resolves.toBe(2);
     await page.getByTestId('report-close').click();
 
