@@ -29,7 +29,10 @@ afterAll(async () => {
 });
 
 async function launch(name: string): Promise<void> {
-  await page.getByTestId('launch-scenario').selectOption('nut_and_bolt');
+  // The form ticks scenarios (one run each): exactly nut_and_bolt.
+  await page.getByTestId('launch-scenario-all').check();
+  await page.getByTestId('launch-scenario-all').uncheck();
+  await page.getByTestId('launch-scenario-nut_and_bolt').check();
   await page.getByTestId('launch-preset').selectOption('fast');
   await page.getByTestId('launch-backend').selectOption('wasm');
   await page.getByTestId('launch-name').fill(name);

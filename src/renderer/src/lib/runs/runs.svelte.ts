@@ -3,12 +3,15 @@
  * `runs:changed` and reloaded when a run ends so its metrics appear), the latest progress of each
  * running one (`runs:progress`), what the launch form offers (trainable job kinds, their presets,
  * datasets), the table's checkbox selection, and which view shows (list, a run's page, the
- * comparison of the selected runs). Events are subscribed while the area is shown.
+ * comparison of the selected runs). Events are subscribed while the area is shown. Progress events
+ * that carry a `loss` also grow each running run's live loss series (loss-series.ts), bounded so a
+ * long training run stays cheap to chart.
  */
 import type { JobKindInfo, MethodPreset, RunProgress, RunTableRow } from '../../../../shared/calls/runs';
 import type { DatasetInfo, RunInfo } from '../../../../shared/types';
 import { lab, onEvent } from '../api';
 import { describeError } from '../app/errors';
+import { appendLive, EMPTY_LIVE, type LiveSeries } from './loss-series';
 import { keepExisting, mergeRun, withIds } from './runs-table';
 
 /** Job kinds the launch form offers: those that train a method (runs:presets knows them). */
@@ -39,6 +42,31 @@ class RunRows {
 
 export const runRows = new RunRows();
 
+/**
+ * Live loss of the runs running now, by run id: raw state, replaced on each event (≤ LIVE_CAP
+ * points, ≤ 10 events a second), dropped when the run ends (its page then reads `runs:series`).
+ */
+class LiveLoss {
+  byRun = $state.raw<Readonly<Record<number, LiveSeries>>>({});
+}
+
+export const liveLoss = new LiveLoss();
+
+/** Adds a progress report's loss to its run's live series; a report without loss changes nothing. */
+export function recordProgress(p: RunProgress): void {
+  runsState.progress[p.runId] = p;
+  if (p.loss === undefined) return;
+  const before = liveLoss.byRun[p.runId] ?? EMPTY_LIVE;
+  const after = appendLive(before, p.step, p.loss);
+  if (after !== before) liveLoss.byRun = { ...liveLoss.byRun, [p.runId]: after };
+}
+
+function dropLive(runId: number): void {
+  if (!(runId in liveLoss.byRun)) return;
+  const { [runId]: _gone, ...rest } = liveLoss.byRun;
+  liveLoss.byRun = rest;
+}
+
 let reloadTimer: ReturnType<typeof setTimeout> | null = null;
 
 /** Reloads the rows soon (coalescing a burst of events): a finished run brings its metrics. */
@@ -53,15 +81,16 @@ function reloadSoon(): void {
 function upsert(run: RunInfo): void {
   const before = runRows.rows.find((r) => r.id === run.id);
   runRows.rows = mergeRun(runRows.rows, run);
-  if (run.status !== 'running') delete runsState.progress[run.id];
+  if (run.status !== 'running') {
+    delete runsState.progress[run.id];
+    dropLive(run.id);
+  }
   if (before && before.status !== run.status && run.status !== 'queued' && run.status !== 'running') reloadSoon();
 }
 
 /** Subscribes to run events; returns the unsubscribe function (call it when the area goes). */
 export function watchRuns(): () => void {
-  const offProgress = onEvent('runs:progress', (p) => {
-    runsState.progress[p.runId] = p;
-  });
+  const offProgress = onEvent('runs:progress', recordProgress);
   const offChanged = onEvent('runs:changed', ({ run }) => upsert(run));
   return () => {
     offProgress();
