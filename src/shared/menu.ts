@@ -5,7 +5,7 @@
  * Pure and shared so the renderer can switch over the same names the menu sends.
  */
 
-export const MENU_COMMANDS = ['open-workspace', 'create-demo-workspace', 'close-workspace'] as const;
+export const MENU_COMMANDS = ['open-workspace', 'create-demo-workspace', 'export-dataset', 'close-workspace'] as const;
 
 export type MenuCommand = (typeof MENU_COMMANDS)[number];
 

@@ -185,7 +185,7 @@ describe('startDesktopApp', () => {
 });
 
 describe('menuTemplate', () => {
-  it('has File (open, demo, close, quit), Edit, View (reload, devtools, zoom) and Help (About)', () => {
+  it('has File (open, demo, export, close, quit), Edit, View (reload, devtools, zoom) and Help (About)', () => {
     const sent: string[] = [];
     let abouts = 0;
     const template = menuTemplate('linux', { send: (c) => void sent.push(c), about: () => void (abouts += 1) });
@@ -193,7 +193,8 @@ describe('menuTemplate', () => {
     const roles = items.map((item) => item.role).filter(Boolean);
     expect(roles).toEqual(expect.arrayContaining(['quit', 'reload', 'toggleDevTools', 'resetZoom', 'zoomIn', 'zoomOut', 'editMenu']));
     for (const item of items) if (item.click && item.label !== 'About MIAD Lab') (item.click as () => void)();
-    expect(sent).toEqual(['open-workspace', 'create-demo-workspace', 'close-workspace']);
+    expect(sent).toEqual(['open-workspace', 'create-demo-workspace', 'export-dataset', 'close-workspace']);
+    expect(items.find((item) => item.label === 'Export Curated Dataset…')?.accelerator).toBe('CmdOrCtrl+Shift+E');
     (items.find((item) => item.label === 'About MIAD Lab')?.click as () => void)();
     expect(abouts).toBe(1);
   });

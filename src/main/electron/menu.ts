@@ -22,6 +22,9 @@ export function menuTemplate(platform: NodeJS.Platform, actions: MenuActions, ap
       { label: 'Open Workspace…', accelerator: 'CmdOrCtrl+O', click: () => actions.send('open-workspace') },
       { label: 'Create Demo Workspace', click: () => actions.send('create-demo-workspace') },
       { type: 'separator' },
+      // The window opens the export dialog only while a workspace is open (it ignores the command otherwise).
+      { label: 'Export Curated Dataset…', accelerator: 'CmdOrCtrl+Shift+E', click: () => actions.send('export-dataset') },
+      { type: 'separator' },
       { label: 'Close Workspace', click: () => actions.send('close-workspace') },
       ...(mac ? [] : ([{ type: 'separator' }, { role: 'quit' }] as MenuItemConstructorOptions[])),
     ],

@@ -5,7 +5,8 @@
  * the core, whatever door the call came through; the schemas here only bound the shapes.
  */
 import { z } from 'zod';
-import { idInput, returns } from './define';
+import { SCENARIOS } from '../taxonomy';
+import { idInput, pathInput, returns } from './define';
 import { librarySelectionSchema } from './library';
 
 export const REVIEW_STATES = ['unlabelled', 'labelled', 'reviewed', 'rejected'] as const;
@@ -71,6 +72,33 @@ export interface AnnotationHistoryEntry {
   change: AnnotationChange;
 }
 
+/** Why the export left a sample out (see src/main/core/annotate/export-dataset.ts). */
+export const EXPORT_SKIP_REASONS = ['rejected', 'excluded-from-training', 'anomalous-in-train'] as const;
+export type ExportSkipReason = (typeof EXPORT_SKIP_REASONS)[number];
+
+/** What `annotate:exportDataset` wrote: the manifest's totals, for the dialog to show. */
+export interface ExportSummary {
+  /** The folder written (absolute). */
+  outDir: string;
+  /** `<outDir>/manifest.json`: every file with its source sample, every sample left out and why. */
+  manifestPath: string;
+  /** The one scenario exported, or null for all. */
+  scenario: string | null;
+  /** Images written. */
+  samples: number;
+  /** Masks written (edited or the dataset's own). */
+  masks: number;
+  /** Images whose exported label folder differs from the dataset's label. */
+  changedLabels: number;
+  /** Masks taken from the workspace's edits rather than the dataset. */
+  editedMasks: number;
+  /** Samples left out, in all and by reason. */
+  excluded: number;
+  excludedBy: Record<ExportSkipReason, number>;
+  /** Per scenario, images per `<split>/<label>` folder. */
+  counts: Record<string, Record<string, number>>;
+}
+
 const defectName = z.string().min(1).max(100);
 
 /** The fields one edit may set; absent fields stay as they are. */
@@ -123,6 +151,15 @@ export const annotateCalls = {
   'annotate:flagTraining': {
     input: z.object({ selection: librarySelectionSchema, excluded: z.boolean() }).strict(),
     result: returns<{ changed: number; unchanged: number }>(),
+  },
+  /**
+   * The curated dataset in MVTec AD / MIAD layout with `manifest.json`, as `miad-lab
+   * export-dataset` writes it. `outDir` must be absolute and new or empty (the core refuses
+   * anything else before writing).
+   */
+  'annotate:exportDataset': {
+    input: z.object({ outDir: pathInput, scenario: z.enum(SCENARIOS).optional() }).strict(),
+    result: returns<ExportSummary>(),
   },
 } as const;
 

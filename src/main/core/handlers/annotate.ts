@@ -3,12 +3,16 @@
  * a closed workspace's service goes with it); inputs arrive validated in shape, and the service
  * checks what only the workspace can (Table A.1 for the sample's scenario, versions, mask size).
  * Selections resolve through the Library, so a bulk edit hits exactly what the grid shows.
+ * `annotate:exportDataset` runs the same exportDataset as `miad-lab export-dataset`, so the
+ * menu and the CLI refuse and write alike.
  */
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Lab } from '../lab';
+import { exportDataset, type ExportManifest } from '../annotate/export-dataset';
 import { AnnotationService } from '../annotate/annotation-service';
 import { AnnotationRepo } from '../store/annotation-repo';
 import { LabError } from '../../../shared/errors';
-import { ANNOTATE_BULK_MAX } from '../../../shared/calls/annotate';
+import { ANNOTATE_BULK_MAX, EXPORT_SKIP_REASONS, type ExportSkipReason, type ExportSummary } from '../../../shared/calls/annotate';
 import type { LibrarySelection } from '../../../shared/calls/library';
 import { libraryOf } from './library';
 import type { DomainHandlers, HandlerContext } from './types';
@@ -31,6 +35,37 @@ function selectionIds(lab: Lab, selection: LibrarySelection): number[] {
   return ids;
 }
 
+/**
+ * The manifest's totals. `datasetLabels` maps sample id → the dataset's own label, which the
+ * manifest does not carry, to count labels the workspace changed.
+ */
+export function summarizeExport(manifest: ExportManifest, outDir: string, datasetLabels: ReadonlyMap<number, string>): ExportSummary {
+  const excludedBy = Object.fromEntries(EXPORT_SKIP_REASONS.map((r) => [r, 0])) as Record<ExportSkipReason, number>;
+  for (const s of manifest.skipped) excludedBy[s.reason] += 1;
+  return {
+    outDir,
+    manifestPath: join(outDir, 'manifest.json'),
+    scenario: manifest.scenario,
+    samples: manifest.files.length,
+    masks: manifest.files.filter((f) => f.mask !== null).length,
+    changedLabels: manifest.files.filter((f) => datasetLabels.get(f.sampleId) !== f.label).length,
+    editedMasks: manifest.files.filter((f) => f.maskSource === 'edited').length,
+    excluded: manifest.skipped.length,
+    excludedBy,
+    counts: manifest.counts,
+  };
+}
+
+async function exportFromLab(lab: Lab, outDir: string, scenario: string | undefined): Promise<ExportSummary> {
+  // A relative path would land wherever the server happens to run: the UI always sends absolute ones.
+  if (!isAbsolute(outDir)) throw new LabError(`the export folder must be an absolute path, not ${outDir}`, 'ValidationError');
+  const out = resolve(outDir);
+  const repo = new AnnotationRepo(lab.store);
+  const manifest = await exportDataset({ repo, workspaceDir: lab.dir, outDir: out, scenario });
+  const datasetLabels = new Map(repo.exportRows(scenario).map((r) => [r.id, r.label]));
+  return summarizeExport(manifest, out, datasetLabels);
+}
+
 export function annotateHandlers(ctx: HandlerContext): DomainHandlers<'annotate'> {
   const service = () => annotationOf(ctx.requireLab());
   return {
@@ -48,5 +83,6 @@ export function annotateHandlers(ctx: HandlerContext): DomainHandlers<'annotate'
       const lab = ctx.requireLab();
       return annotationOf(lab).flagTraining(selectionIds(lab, selection), excluded);
     },
+    'annotate:exportDataset': async ({ outDir, scenario }) => exportFromLab(ctx.requireLab(), outDir, scenario),
   };
 }
