@@ -148,14 +148,6 @@ try {
   await page.waitForFunction(`document.querySelectorAll('[data-testid^="run-row-"]').length > 5`);
   const openMs = Date.now() - o0;
   const domRows = await page.locator('[data-testid^="run-row-"]').count();
-  const widths = await page.evaluate(`(() => {
-    const s = document.querySelector('[data-testid="runs-table-scroll"]');
-    const t = document.querySelector('[data-testid="runs-table"]');
-    const w = (e) => Math.round(e.getBoundingClientRect().width);
-    const body = t.querySelector('.body .trow');
-    return { scroller: s.clientWidth, table: w(t), tableScroll: t.scrollWidth, header: w(t.querySelector('.trow')), body: w(body), bodyCells: [...body.children].map(w), lefts: [...body.children].map((e) => Math.round(e.getBoundingClientRect().left - body.getBoundingClientRect().left)), cols: getComputedStyle(body).gridTemplateColumns, overflowing: [...body.querySelectorAll('*')].filter((e) => e.getBoundingClientRect().right > s.getBoundingClientRect().right).map((e) => e.className + ':' + w(e)).slice(0, 8) };
-  })()`);
-  console.log('layout', JSON.stringify(widths));
   await page.getByTestId('runs-table').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(fileURLToPath(new URL('../test-artifacts/', import.meta.url)), 'bench-runs-table.png') });
   const sortMs = (await page.evaluate(`(${CLICK_TO_PAINT})('[data-testid="sort-image_auroc"]')`)) as number;
