@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ExportManifest } from '../../src/main/core/annotate/export-dataset';
 import type { ExportSummary } from '../../src/shared/calls/annotate';
 import { useTmpDirs } from '../helpers/tmp';
-import { maskPng, openSmallWorkspace } from './helpers';
+import { applyCurationEdits, openSmallWorkspace } from './helpers';
 
 const tmp = useTmpDirs();
 
@@ -22,12 +22,7 @@ describe('annotate:exportDataset', () => {
     const root = await tmp();
     const { host, id } = await openSmallWorkspace(root);
     try {
-      const weldGood = id('metal_welding/test/good/000.png');
-      await host.invoke('annotate:set', { sampleId: weldGood, defectType: 'weld_beading' });
-      await host.invoke('annotate:saveMask', { sampleId: weldGood, png: maskPng([3, 4, 11]) });
-      await host.invoke('annotate:set', { sampleId: id('metal_welding/test/weld_pit/000.png'), label: 'good' });
-      await host.invoke('annotate:set', { sampleId: id('wind_turbine/test/crack/000.png'), reviewState: 'rejected' });
-      await host.invoke('annotate:flagTraining', { selection: { mode: 'ids', ids: [id('wind_turbine/train/good/000.png')] }, excluded: true });
+      await applyCurationEdits(host, id);
 
       const out = join(root, 'curated');
       const summary = (await host.invoke('annotate:exportDataset', { outDir: out })) as ExportSummary;

@@ -12,7 +12,7 @@ import { decodePng } from '../../src/main/core/image/png';
 import { Store } from '../../src/main/core/store/store';
 import type { ExportManifest } from '../../src/main/core/annotate/export-dataset';
 import { useTmpDirs } from '../helpers/tmp';
-import { maskPng, openSmallWorkspace } from './helpers';
+import { applyCurationEdits, openSmallWorkspace } from './helpers';
 
 const tmp = useTmpDirs();
 
@@ -26,12 +26,7 @@ describe('export-dataset', () => {
   it('writes the annotated dataset in MIAD layout that imports back with the same labels and masks', async () => {
     const root = await tmp();
     const { host, dir, id } = await openSmallWorkspace(root);
-    const weldGood = id('metal_welding/test/good/000.png');
-    await host.invoke('annotate:set', { sampleId: weldGood, defectType: 'weld_beading' });
-    await host.invoke('annotate:saveMask', { sampleId: weldGood, png: maskPng([3, 4, 11]) });
-    await host.invoke('annotate:set', { sampleId: id('metal_welding/test/weld_pit/000.png'), label: 'good' });
-    await host.invoke('annotate:set', { sampleId: id('wind_turbine/test/crack/000.png'), reviewState: 'rejected' });
-    await host.invoke('annotate:flagTraining', { selection: { mode: 'ids', ids: [id('wind_turbine/train/good/000.png')] }, excluded: true });
+    const weldGood = await applyCurationEdits(host, id);
     await host.close();
 
     const out = join(root, 'curated');

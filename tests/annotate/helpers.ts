@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import type { DemoGenerator } from '../../src/main/core/datasets/demo-dataset';
 import { encodePng } from '../../src/main/core/image/png';
 import { createLabHost } from '../../src/main/core/lab-host';
+import type { LabHost } from '../../src/main/core/host';
 
 export const W = 8;
 export const H = 6;
@@ -57,4 +58,19 @@ export function maskPng(set: readonly number[], value = 255): string {
   const px = new Uint8Array(W * H);
   for (const i of set) px[i] = value;
   return encodePng(px, W, H, 1).toString('base64');
+}
+
+/**
+ * The curation both export tests start from: a normal weld image relabelled weld_beading with a
+ * 3-pixel mask, a weld_pit image relabelled good, a crack image rejected, a train image flagged out.
+ * Returns the relabelled weld image's id.
+ */
+export async function applyCurationEdits(host: LabHost, id: (rel: string) => number): Promise<number> {
+  const weldGood = id('metal_welding/test/good/000.png');
+  await host.invoke('annotate:set', { sampleId: weldGood, defectType: 'weld_beading' });
+  await host.invoke('annotate:saveMask', { sampleId: weldGood, png: maskPng([3, 4, 11]) });
+  await host.invoke('annotate:set', { sampleId: id('metal_welding/test/weld_pit/000.png'), label: 'good' });
+  await host.invoke('annotate:set', { sampleId: id('wind_turbine/test/crack/000.png'), reviewState: 'rejected' });
+  await host.invoke('annotate:flagTraining', { selection: { mode: 'ids', ids: [id('wind_turbine/train/good/000.png')] }, excluded: true });
+  return weldGood;
 }
