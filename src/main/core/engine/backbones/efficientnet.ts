@@ -39,6 +39,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LabError } from '../../../../shared/errors';
 import { mulberry32, normalArray, seedFor } from '../random';
 import type { DecodedTensor, TensorToWrite } from '../safetensors';
+import { floatData, foldConvBn } from './fold';
 import { checkParameterShapes, type ParamSpec, type RandomInitOptions } from './resnet';
 
 export const EFFICIENTNET_ARCHS = ['efficientnet_b4'] as const;
@@ -54,7 +55,6 @@ export const EFFICIENTNET_STRIDES: Record<EfficientNetLayer, number> = { layer1:
 /** timm stage index whose last block's output each layer is. */
 const LAYER_STAGE: Record<EfficientNetLayer, number> = { layer1: 0, layer2: 1, layer3: 2, layer4: 4, layer5: 6 };
 
-const BN_EPS = 1e-5;
 
 /** B0's stages: kernel, stride of the first block, expansion ratio, output channels, repeats. */
 const B0_STAGES: readonly { k: number; stride: number; expand: number; out: number; repeats: number }[] = [
@@ -244,14 +244,6 @@ export function randomEfficientNetWeights(arch: EfficientNetArch, seed: number, 
   return out;
 }
 
-function floatData(tensors: Map<string, DecodedTensor>, name: string): Float32Array {
-  const t = tensors.get(name);
-  if (!t) throw new LabError(`weights: tensor '${name}' is missing`, 'ValidationError');
-  if (t.data instanceof Float32Array) return t.data;
-  if (t.data instanceof Float64Array) return Float32Array.from(t.data);
-  throw new LabError(`weights: tensor '${name}' has dtype ${t.dtype}, expected a float tensor`, 'ValidationError');
-}
-
 interface FoldedConv {
   /** Dense [k, k, cin, cout], or depthwise [k, k, c, 1]. */
   filter: tf.Tensor4D;
@@ -261,34 +253,9 @@ interface FoldedConv {
   depthwise: boolean;
 }
 
-/** Folds BN into the conv and reorders torch's layout for tfjs, in plain JS so no tensor is left behind. */
+/** Folds BN into the conv and reorders torch's layout for tfjs (fold.ts). */
 function fold(u: ConvBn, tensors: Map<string, DecodedTensor>): FoldedConv {
-  const w = floatData(tensors, `${u.conv}.weight`);
-  const gamma = floatData(tensors, `${u.bn}.weight`);
-  const beta = floatData(tensors, `${u.bn}.bias`);
-  const mean = floatData(tensors, `${u.bn}.running_mean`);
-  const variance = floatData(tensors, `${u.bn}.running_var`);
-  const { cout, k } = u;
-  const cin = u.depthwise ? 1 : u.cin;
-  const filter = new Float32Array(k * k * cin * cout);
-  const bias = new Float32Array(cout);
-  for (let o = 0; o < cout; o++) {
-    // Computed in float64 and rounded once, as close to torch's float32 BN as folding allows.
-    const scale = (gamma[o] as number) / Math.sqrt((variance[o] as number) + BN_EPS);
-    bias[o] = (beta[o] as number) - (mean[o] as number) * scale;
-    for (let i = 0; i < cin; i++) {
-      for (let y = 0; y < k; y++) {
-        for (let x = 0; x < k; x++) {
-          const v = (w[((o * cin + i) * k + y) * k + x] as number) * scale;
-          // depthwise: tfjs wants [k, k, channels, multiplier 1], channel o at the third axis.
-          if (u.depthwise) filter[(y * k + x) * cout + o] = v;
-          else filter[((y * k + x) * cin + i) * cout + o] = v;
-        }
-      }
-    }
-  }
-  const shape: [number, number, number, number] = u.depthwise ? [k, k, cout, 1] : [k, k, cin, cout];
-  return { filter: tf.tensor4d(filter, shape), bias: tf.tensor1d(bias), stride: u.stride, pad: Math.floor(k / 2), depthwise: u.depthwise };
+  return { ...foldConvBn(u, tensors), stride: u.stride, pad: Math.floor(u.k / 2), depthwise: u.depthwise };
 }
 
 interface FoldedSe {

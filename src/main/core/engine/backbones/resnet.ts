@@ -14,13 +14,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LabError } from '../../../../shared/errors';
 import { normalArray, mulberry32, seedFor } from '../random';
 import type { DecodedTensor, TensorToWrite } from '../safetensors';
+import { foldConvBn } from './fold';
 
 export const RESNET_ARCHS = ['resnet18', 'wide_resnet50_2'] as const;
 export type ResNetArch = (typeof RESNET_ARCHS)[number];
 export const RESNET_LAYERS = ['layer1', 'layer2', 'layer3', 'layer4'] as const;
 export type ResNetLayer = (typeof RESNET_LAYERS)[number];
 
-const BN_EPS = 1e-5;
 
 interface ResNetConfig {
   block: 'basic' | 'bottleneck';
@@ -209,37 +209,9 @@ interface FoldedConv {
   pad: number;
 }
 
-function floatData(tensors: Map<string, DecodedTensor>, name: string): Float32Array {
-  const t = tensors.get(name);
-  if (!t) throw new LabError(`weights: tensor '${name}' is missing`, 'ValidationError');
-  if (t.data instanceof Float32Array) return t.data;
-  if (t.data instanceof Float64Array) return Float32Array.from(t.data);
-  throw new LabError(`weights: tensor '${name}' has dtype ${t.dtype}, expected a float tensor`, 'ValidationError');
-}
-
-/** Folds BN into the conv and converts OIHW → HWIO, in plain JS so no tensor is left behind. */
+/** Folds BN into the conv (fold.ts), in plain JS so no tensor is left behind. */
 function fold(u: ConvBn, tensors: Map<string, DecodedTensor>): FoldedConv {
-  const w = floatData(tensors, `${u.conv}.weight`);
-  const gamma = floatData(tensors, `${u.bn}.weight`);
-  const beta = floatData(tensors, `${u.bn}.bias`);
-  const mean = floatData(tensors, `${u.bn}.running_mean`);
-  const variance = floatData(tensors, `${u.bn}.running_var`);
-  const { cin, cout, k } = u;
-  const hwio = new Float32Array(k * k * cin * cout);
-  const bias = new Float32Array(cout);
-  for (let o = 0; o < cout; o++) {
-    // Computed in float64 and rounded once, as close to torch's float32 BN as folding allows.
-    const scale = (gamma[o] as number) / Math.sqrt((variance[o] as number) + BN_EPS);
-    bias[o] = (beta[o] as number) - (mean[o] as number) * scale;
-    for (let i = 0; i < cin; i++) {
-      for (let y = 0; y < k; y++) {
-        for (let x = 0; x < k; x++) {
-          hwio[((y * k + x) * cin + i) * cout + o] = (w[((o * cin + i) * k + y) * k + x] as number) * scale;
-        }
-      }
-    }
-  }
-  return { filter: tf.tensor4d(hwio, [k, k, cin, cout]), bias: tf.tensor1d(bias), stride: u.stride, pad: u.pad };
+  return { ...foldConvBn(u, tensors), stride: u.stride, pad: u.pad };
 }
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
