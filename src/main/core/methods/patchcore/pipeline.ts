@@ -103,6 +103,8 @@ export interface RunPatchCoreResult {
     grid: { h: number; w: number };
     memoryBankRows: number;
     projectionDims: number;
+    /** Where the memory bank lived while scoring (MemoryBank.residence). */
+    bankResidence: 'device' | 'host';
     featureStore: { where: 'memory' | 'file'; bytes: number };
     peakRssBytes: number;
   };
@@ -208,7 +210,7 @@ export async function runPatchCore(options: RunPatchCoreOptions, ctx: RunPatchCo
   try {
     const trained: MemoryBankResult = await trainMemoryBank(model, trainPaths, config, ctx, { loadImage: loadImageRgb, tmpDir: options.outDir || tmpdir(), featureCache: options.featureCache ?? null });
     bank = new MemoryBank(trained.bank, trained.width);
-    trained.bank = new Float32Array(0); // the tensors hold it now
+    trained.bank = new Float32Array(0); // the bank holds it now (as tensors, or as the host array itself)
 
     t = performance.now();
     const size = config.inputSize;
@@ -287,6 +289,7 @@ export async function runPatchCore(options: RunPatchCoreOptions, ctx: RunPatchCo
         grid: trained.grid,
         memoryBankRows: trained.rows,
         projectionDims: trained.projectionDims,
+        bankResidence: bank.residence,
         featureStore: trained.store,
         peakRssBytes: trained.peakRssBytes,
       },
