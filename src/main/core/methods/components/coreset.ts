@@ -12,10 +12,11 @@
  *   nearest chosen centre with the newest centre and take the farthest row. As anomalib, the random
  *   start only seeds the distances; the first coreset row is the farthest from it.
  *
- * Two equivalent implementations: `greedyKCenter` on device tensors (GPU backends), and
- * `greedyKCenterHost` in plain JS on host arrays, for the wasm and cpu backends, where a tfjs
- * matrix-vector product costs ~12 ms for 9k × 225 (XNNPACK repacks the matrix on every call)
- * against ~1 ms for the JS loop.
+ * Equivalent implementations: `greedyKCenter` on device tensors (GPU backends), and on host arrays
+ * for the wasm and cpu backends, where a tfjs matrix-vector product costs ~12 ms for 9k × 225
+ * (XNNPACK repacks the matrix on every call) against ~1 ms for a JS loop: `greedyKCenterHost`, the
+ * plain loop (the reference), and `greedyKCenterPruned` (coreset-pruned.ts), the same picks with
+ * triangle-inequality pruning, which training uses.
  *
  * Memory: the projected rows live as a few large tensors or arrays (`chunks`), never the full-width features;
  * at MIAD scale that is 7.8 M × 128 × 4 B = 4 GB instead of 48 GB. Distances use
@@ -172,32 +173,12 @@ export async function greedyKCenterHost(chunks: readonly Float32Array[], dims: n
       const mins = minDist[k]!;
       const n = sizes[k]!;
       for (let r = 0; r < n; r++) {
-        const o = r * dims;
-        // Four accumulators: independent adds pipeline, ~1.7× faster in V8 than one.
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        let j = 0;
-        for (; j < dims4; j += 4) {
-          const x0 = rows[o + j]! - centre[j]!;
-          const x1 = rows[o + j + 1]! - centre[j + 1]!;
-          const x2 = rows[o + j + 2]! - centre[j + 2]!;
-          const x3 = rows[o + j + 3]! - centre[j + 3]!;
-          s0 += x0 * x0;
-          s1 += x1 * x1;
-          s2 += x2 * x2;
-          s3 += x3 * x3;
-        }
-        for (; j < dims; j++) {
-          const x = rows[o + j]! - centre[j]!;
-          s0 += x * x;
-        }
-        const s = s0 + s1 + s2 + s3;
+        const s = squaredDistance(rows, r * dims, centre, dims, dims4);
         let m = mins[r]!;
         if (s < m) {
-          mins[r] = s;
-          m = s;
+          // The farthest row is chosen on the stored float32 distances (as on the device).
+          m = Math.fround(s);
+          mins[r] = m;
         }
         if (m > bestValue) {
           bestValue = m;
@@ -210,4 +191,29 @@ export async function greedyKCenterHost(chunks: readonly Float32Array[], dims: n
   }
   options.onProgress?.(count, count);
   return picked;
+}
+
+/** Squared Euclidean distance of row `o` of `rows` to `centre`, as the plain greedy computes it. */
+export function squaredDistance(rows: Float32Array, o: number, centre: Float32Array, dims: number, dims4: number): number {
+  // Four accumulators: independent adds pipeline, ~1.7× faster in V8 than one.
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let j = 0;
+  for (; j < dims4; j += 4) {
+    const x0 = rows[o + j]! - centre[j]!;
+    const x1 = rows[o + j + 1]! - centre[j + 1]!;
+    const x2 = rows[o + j + 2]! - centre[j + 2]!;
+    const x3 = rows[o + j + 3]! - centre[j + 3]!;
+    s0 += x0 * x0;
+    s1 += x1 * x1;
+    s2 += x2 * x2;
+    s3 += x3 * x3;
+  }
+  for (; j < dims; j++) {
+    const x = rows[o + j]! - centre[j]!;
+    s0 += x * x;
+  }
+  return s0 + s1 + s2 + s3;
 }

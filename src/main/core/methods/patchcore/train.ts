@@ -22,7 +22,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { LabError } from '../../../../shared/errors';
-import { abortError, greedyKCenter, greedyKCenterHost, jlMinDim, sparseRandomProjection } from '../components/coreset';
+import { abortError, greedyKCenter, jlMinDim, sparseRandomProjection, type GreedyOptions } from '../components/coreset';
+import { greedyKCenterPruned } from '../components/coreset-pruned';
 import { createHalfRowStore, type HalfRowStore } from '../components/half-row-store';
 import type { FeatureCache } from '../../engine/feature-cache';
 import type { ExtractionCounts } from '../components/feature-extractor';
@@ -46,6 +47,8 @@ export interface TrainDeps {
   coresetOn?: 'host' | 'device';
   /** The frozen-feature cache; absent: features are computed in float32 every time. */
   featureCache?: FeatureCache | null;
+  /** Greedy selection on the host (default `greedyKCenterPruned`); bench/patchcore-scale.ts bounds its time with this. */
+  hostGreedy?: (chunks: readonly Float32Array[], dims: number, count: number, options: GreedyOptions) => Promise<Int32Array>;
 }
 
 /**
@@ -115,7 +118,7 @@ export async function trainMemoryBank(model: PatchCoreModel, paths: readonly str
   let projectedDims = 0;
   let grid = { h: 0, w: 0 };
   let total = 0;
-  // wasm and cpu: projected rows and the greedy loop on the host (see coreset.ts for why);
+  // wasm and cpu: projected rows and the greedy loop on the host (see coreset.ts and coreset-pruned.ts for why);
   // other backends: on the device.
   const onHost = deps.coresetOn === 'host' || (deps.coresetOn !== 'device' && ['wasm', 'cpu'].includes(tf.getBackend()));
   const chunks: tf.Tensor2D[] = [];
@@ -190,7 +193,10 @@ export async function trainMemoryBank(model: PatchCoreModel, paths: readonly str
           ctx.progress('coreset', picked, of);
         },
       };
-      coreset = onHost ? await greedyKCenterHost(hostChunks, projectedDims, count, greedy) : await greedyKCenter(chunks, count, greedy);
+      // Host: the pruned greedy (same picks as the plain loop, a fraction of the distances), free to
+      // reorder the projected rows in place since nothing reads them afterwards.
+      const hostGreedy = deps.hostGreedy ?? ((c: readonly Float32Array[], d: number, k: number, o: GreedyOptions) => greedyKCenterPruned(c, d, k, { ...o, reorder: true }));
+      coreset = onHost ? await hostGreedy(hostChunks, projectedDims, count, greedy) : await greedyKCenter(chunks, count, greedy);
     }
     tf.dispose(chunks);
     chunks.length = 0;
