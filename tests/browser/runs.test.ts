@@ -135,6 +135,7 @@ describe('runs in the browser', () => {
     // The full preset (WideResNet50 at 224) runs long enough on these CPUs to be cancelled mid-way.
     await pickScenarios(['nut_and_bolt']);
     await page.getByTestId('launch-preset').selectOption('full');
+    await expect(page.getByTestId('preset-note').textContent()).resolves.toMatch(/Meant for a GPU backend/);
     await page.getByTestId('launch-name').fill('to cancel');
     await page.getByTestId('launch-submit').click();
     await page.getByTestId('run-cancel-2').click();

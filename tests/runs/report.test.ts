@@ -112,6 +112,8 @@ describe('report pieces', () => {
     const fast = presets.find((p) => p.name === 'fast')!;
     expect(fast.values.find((v) => v.key === 'arch')).toEqual({ key: 'arch', value: 'resnet18', source: 'ours' });
     expect(presets[0]!.values.find((v) => v.key === 'inputSize')).toEqual({ key: 'inputSize', value: 224, source: 'paper A.2.2' });
+    expect(presets[0]!.note).toMatch(/GPU backend/);
+    expect(presets.find((p) => p.name === 'paper')!.note).toMatch(/2,000 training images/);
     expect(() => methodPresets('draem')).toThrow(/no presets/);
   });
 

@@ -50,6 +50,8 @@ export interface PresetValue {
 
 export interface MethodPreset {
   name: string;
+  /** What the preset is for and what it costs, in a sentence or three. */
+  note: string;
   values: PresetValue[];
 }
 

@@ -4,7 +4,7 @@
  */
 import type { MethodPreset } from '../../../shared/calls/runs';
 import { LabError } from '../../../shared/errors';
-import { PATCHCORE_PRESETS, resolvePatchCoreConfig } from '../methods/patchcore/config';
+import { PATCHCORE_PRESET_NOTES, PATCHCORE_PRESETS, resolvePatchCoreConfig } from '../methods/patchcore/config';
 
 /** Methods the Runs area can launch, by job kind name. */
 export const TRAINABLE_METHODS = ['patchcore'] as const;
@@ -14,6 +14,6 @@ export function methodPresets(method: string): MethodPreset[] {
   return PATCHCORE_PRESETS.map((name) => {
     const { config, sources } = resolvePatchCoreConfig(name);
     const values = (Object.keys(sources) as (keyof typeof sources)[]).map((key) => ({ key, value: config[key] as unknown, source: sources[key] }));
-    return { name, values };
+    return { name, note: PATCHCORE_PRESET_NOTES[name], values };
   });
 }

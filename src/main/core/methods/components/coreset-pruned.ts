@@ -19,7 +19,16 @@
  * stored distances, hence the picks, are identical. Every bound keeps a relative margin (1e-4) over
  * float rounding, so pruning never skips a row the plain greedy would update: it only costs reads.
  *
- * Memory beyond the projected rows: five N-long arrays (≈ 20 bytes a row: 156 MB at 7.8 M rows).
+ * Three more savings, none changing a pick: a few fixed anchors (the start and the first picks) give
+ * each row further bounds |‖c − a‖ − ‖x − a‖|; a distance is abandoned as soon as its partial sum
+ * reaches d(x); and with `reorder` the rows are moved in place into group order at each regrouping,
+ * so a band is read sequentially instead of by cache-missing jumps.
+ *
+ * Measured (bench/coreset.ts, real WRN50-2 features projected to 128 dims, 10 % coreset, this 2-core
+ * CPU): 14 s per 100k rows against 314 s for the plain loop, 2.3 % of its distances; the time grows
+ * as rows^1.6 instead of rows², about 3.7 h for a MIAD scenario's 7.84 M rows instead of ~540 h.
+ *
+ * Memory beyond the projected rows: about 56 bytes a row at the peak of a regrouping (440 MB at 7.84 M).
  */
 import { LabError } from '../../../../shared/errors';
 import { mulberry32 } from '../../engine/random';

@@ -82,6 +82,19 @@ const PRESETS: Record<PatchCorePreset, Sourced> = {
   },
 };
 
+/**
+ * What each preset is for, shown beside its values in the launch form. The figures for `full` are
+ * this project's measurements on a 2-core CPU (bench/coreset.ts, bench/patchcore-scale.ts).
+ */
+export const PATCHCORE_PRESET_NOTES: Record<PatchCorePreset, string> = {
+  full:
+    'All of the scenario’s training images (about 10,000 in MIAD): the paper’s method without its 2,000-image limit. ' +
+    'Meant for a GPU backend. On wasm or cpu a MIAD scenario takes many hours: on a 2-core CPU about 1 s per image to embed, ' +
+    'about 4 h for the coreset, and about 3 min per test image against the 784k-row memory bank.',
+  paper: '2,000 training images sampled at random (seeded), as the paper ran PatchCore (A.2.2), with anomalib’s projection.',
+  fast: 'ResNet18 at 96 px on 64 images: minutes on a CPU, for demos and tests. Its metrics are not comparable with the paper’s.',
+};
+
 const LAYER = z.enum(['layer1', 'layer2', 'layer3', 'layer4']);
 
 /** Validation of user overrides (from the CLI, the job runner): unknown keys are refused. */
