@@ -219,7 +219,7 @@ async function main(): Promise<void> {
   await greedyKCenterHost([rows], dims, picks, { seed: 1 });
   const perPick = (performance.now() - t) / 1000 / picks;
   console.log(
-    `\ncoreset (host greedy, ${dims} dims): ${fmt(perPick * 1000, 2)} ms per pick over 100k patches → ${fmt(perPick * 10_000)} s for a 10 % coreset of 100k patches; cost grows as N²·ratio·dims, so MIAD's 7.8 M patches (784k picks) would take ${fmt((perPick * 78.4 * 784_000) / 3600)} h on this CPU`,
+    `\ncoreset (plain host greedy, ${dims} dims, uniform random rows): ${fmt(perPick * 1000, 2)} ms per pick over 100k patches → ${fmt(perPick * 10_000)} s for a 10 % coreset of 100k patches; cost grows as N²·ratio·dims, so MIAD's 7.8 M patches (784k picks) would take ${fmt((perPick * 78.4 * 784_000) / 3600)} h on this CPU. Training uses the pruned greedy instead: bench/coreset.ts measures it on real features`,
   );
 }
 
