@@ -23,6 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LabError } from '../../../../shared/errors';
+import { assertWasmHeadroom } from '../../engine/wasm-heap';
 
 export type BankResidence = 'device' | 'host';
 
@@ -112,6 +113,7 @@ export class MemoryBank {
             return [tf.transpose(rows), tf.reshape(tf.sum(tf.square(rows), 1), [1, n])];
           });
           this.chunks.push({ offset: start, rows: n, tensor, norm, values: null, hostNorm: null });
+          assertWasmHeadroom('memory bank');
         }
       }
     } catch (error) {
@@ -137,6 +139,7 @@ export class MemoryBank {
       tf.tensor2d(chunk.hostNorm!, [1, chunk.rows]),
     ]);
     try {
+      assertWasmHeadroom('memory bank search');
       return await use(rowsT, norm);
     } finally {
       tf.dispose([rowsT, norm]);

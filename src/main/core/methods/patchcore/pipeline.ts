@@ -39,6 +39,7 @@ import { resolvePatchCoreConfig, type PatchCoreConfig, type ResolvedPatchCoreCon
 import { PatchCoreModel } from './model';
 import { scoreEmbedding } from './score';
 import { embedFiles, trainMemoryBank, type MemoryBankResult } from './train';
+import { assertWasmHeadroom } from '../../engine/wasm-heap';
 
 export interface RunPatchCoreOptions {
   datasetRoot: string;
@@ -229,6 +230,7 @@ export async function runPatchCore(options: RunPatchCoreOptions, ctx: RunPatchCo
       if (ctx.signal?.aborted) throw abortError(ctx.signal);
       const batch = tests.slice(start, start + config.batchSize);
       const emb: tf.Tensor4D = await embedFiles(model, batch.map((b) => b.path), size, { loadImage: loadImageRgb, featureCache: options.featureCache ?? null }, testCache);
+      assertWasmHeadroom('PatchCore scoring');
       let scored: Awaited<ReturnType<typeof scoreEmbedding>>;
       try {
         scored = await scoreEmbedding(emb, bank, config.numNeighbors);

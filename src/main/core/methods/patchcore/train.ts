@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { LabError } from '../../../../shared/errors';
 import { abortError, greedyKCenter, jlMinDim, sparseRandomProjection, type GreedyOptions } from '../components/coreset';
 import { greedyKCenterPruned } from '../components/coreset-pruned';
+import { assertWasmHeadroom } from '../../engine/wasm-heap';
 import { createHalfRowStore, type HalfRowStore } from '../components/half-row-store';
 import type { FeatureCache } from '../../engine/feature-cache';
 import type { ExtractionCounts } from '../components/feature-extractor';
@@ -175,6 +176,7 @@ export async function trainMemoryBank(model: PatchCoreModel, paths: readonly str
         flat.dispose();
       }
       sampleRss();
+      assertWasmHeadroom('PatchCore training');
       ctx.progress('embedding', Math.min(paths.length, start + batch.length), paths.length);
     }
     await flushPending();
