@@ -9,7 +9,7 @@
  * selection those are few.
  *
  * How: the rows are grouped around pivots (the centres chosen so far, regrouped each time their count
- * doubles, up to `maxPivots`). Each row x keeps e(x) = ‖x − g‖ to its pivot g; each group keeps its
+ * doubles, until there are at least `maxPivots`). Each row x keeps e(x) = ‖x − g‖ to its pivot g; each group keeps its
  * radius (largest e) and its largest current distance M_g. For a new centre c with D = ‖c − g‖:
  *   - ‖x − c‖ ≥ |D − e(x)| (triangle inequality), and x changes only if ‖x − c‖² < d(x) ≤ M_g;
  *   - a whole group is skipped when D − radius ≥ √M_g;
