@@ -8,7 +8,7 @@
  * distance; only the coreset's rows are ever read back (as float32). Rows live in memory
  * (Uint16Array chunks, no single huge allocation) or, when they would not fit, in a temp file.
  */
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { LabError } from '../../../../shared/errors';
 import { float32ToHalf, halfTable } from '../../evaluation/float16';
 
@@ -147,6 +147,12 @@ function checkIndex(r: number, rows: number): number {
 /**
  * A store for `width`-wide rows: in memory, or in a temp file at `filePath` (deleted on close).
  */
+/** Bytes free for an unprivileged writer on the file system holding `dir`. */
+export async function diskFreeBytes(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  return s.bavail * s.bsize;
+}
+
 export async function createHalfRowStore(width: number, where: 'memory' | 'file', filePath?: string): Promise<HalfRowStore> {
   if (!(Number.isInteger(width) && width > 0)) throw new LabError(`row store: bad width ${width}`);
   if (where === 'memory') return new MemoryHalfRowStore(width);

@@ -25,7 +25,7 @@ import { LabError } from '../../../../shared/errors';
 import { abortError, greedyKCenter, jlMinDim, sparseRandomProjection, type GreedyOptions } from '../components/coreset';
 import { greedyKCenterPruned } from '../components/coreset-pruned';
 import { assertWasmHeadroom } from '../../engine/wasm-heap';
-import { createHalfRowStore, type HalfRowStore } from '../components/half-row-store';
+import { createHalfRowStore, diskFreeBytes, type HalfRowStore } from '../components/half-row-store';
 import type { FeatureCache } from '../../engine/feature-cache';
 import type { ExtractionCounts } from '../components/feature-extractor';
 import type { PatchCoreConfig } from './config';
@@ -50,7 +50,12 @@ export interface TrainDeps {
   featureCache?: FeatureCache | null;
   /** Greedy selection on the host (default `greedyKCenterPruned`); bench/patchcore-scale.ts bounds its time with this. */
   hostGreedy?: (chunks: readonly Float32Array[], dims: number, count: number, options: GreedyOptions) => Promise<Int32Array>;
+  /** Free bytes on the disk of a folder (default: statfs); checked before a file store is started. */
+  freeBytes?: (dir: string) => Promise<number>;
 }
+
+/** Room left on the disk beside a file store, for the run's maps and the rest of the system. */
+const DISK_MARGIN_BYTES = 2 ** 30;
 
 /**
  * Patch embeddings of image files, the layer features coming through the cache when one is given.
@@ -156,6 +161,18 @@ export async function trainMemoryBank(model: PatchCoreModel, paths: readonly str
           total = paths.length * grid.h * grid.w;
           const estimate = total * width * 2;
           const where = config.featureStore === 'auto' ? (estimate <= config.memoryStoreMiB * 2 ** 20 ? 'memory' : 'file') : config.featureStore;
+          if (where === 'file') {
+            // Fail now, with the figures, rather than hours later on a full disk.
+            const free = await (deps.freeBytes ?? diskFreeBytes)(deps.tmpDir);
+            if (free < estimate + DISK_MARGIN_BYTES) {
+              const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+              throw new LabError(
+                `PatchCore: the fp16 features of ${paths.length} training images need ${gib(estimate)} GiB (+${gib(DISK_MARGIN_BYTES)} GiB margin) in ${deps.tmpDir}, ` +
+                  `whose disk has ${gib(free)} GiB free. Free some space, or use the paper preset (2,000 images).`,
+                'ValidationError',
+              );
+            }
+          }
           store = await createHalfRowStore(width, where, join(deps.tmpDir, `patchcore-features-${process.pid}-${Date.now()}.f16`));
           projectedDims = config.projectionDims === 'jl' ? jlMinDim(total, config.projectionEps) : config.projectionDims;
           projection = tf.tensor2d(sparseRandomProjection(width, projectedDims, config.seed ^ 0x5eed), [width, projectedDims]);
