@@ -144,15 +144,15 @@ function checkIndex(r: number, rows: number): number {
   return r;
 }
 
-/**
- * A store for `width`-wide rows: in memory, or in a temp file at `filePath` (deleted on close).
- */
 /** Bytes free for an unprivileged writer on the file system holding `dir`. */
 export async function diskFreeBytes(dir: string): Promise<number> {
   const s = await statfs(dir);
   return s.bavail * s.bsize;
 }
 
+/**
+ * A store for `width`-wide rows: in memory, or in a temp file at `filePath` (deleted on close).
+ */
 export async function createHalfRowStore(width: number, where: 'memory' | 'file', filePath?: string): Promise<HalfRowStore> {
   if (!(Number.isInteger(width) && width > 0)) throw new LabError(`row store: bad width ${width}`);
   if (where === 'memory') return new MemoryHalfRowStore(width);
