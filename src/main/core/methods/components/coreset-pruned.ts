@@ -30,9 +30,8 @@
  *
  * Memory beyond the projected rows: about 56 bytes a row at the peak of a regrouping (440 MB at 7.84 M).
  */
-import { LabError } from '../../../../shared/errors';
 import { mulberry32 } from '../../engine/random';
-import { abortError, squaredDistance, type GreedyOptions } from './coreset';
+import { abortError, hostChunkRows, squaredDistance, type GreedyOptions } from './coreset';
 
 /** Relative slack over float32 rounding in every pruning bound. */
 const MARGIN = 1e-4;
@@ -74,12 +73,7 @@ export interface PrunedGreedyStats {
  *   equal to `greedyKCenterHost`'s
  */
 export async function greedyKCenterPruned(chunks: readonly Float32Array[], dims: number, count: number, options: PrunedGreedyOptions): Promise<Int32Array> {
-  const sizes = chunks.map((c) => {
-    if (c.length % dims !== 0) throw new LabError(`coreset: a chunk of ${c.length} values is not made of ${dims}-dim rows`);
-    return c.length / dims;
-  });
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (!(Number.isInteger(count) && count >= 0 && count <= total)) throw new LabError(`coreset of ${count} rows asked from ${total}`, 'ValidationError');
+  const { sizes, total } = hostChunkRows(chunks, dims, count);
   const picked = new Int32Array(count);
   if (count === 0) return picked;
   const maxPivots = Math.max(1, Math.min(total, options.maxPivots ?? Math.min(4096, Math.round(Math.sqrt(total)))));

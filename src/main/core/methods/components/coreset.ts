@@ -135,17 +135,26 @@ export function abortError(signal: AbortSignal): Error {
 }
 
 /**
- * Greedy k-center on the host (same selection as `greedyKCenter`, exact squared differences).
- * @param chunks projected rows, each [rows_k, dims] row-major; read only
- * @returns the picked global row indices, in the order picked
+ * Rows per host chunk and in all, after checking that every chunk is made of whole `dims`-wide rows
+ * and that `count` picks can be taken from them (the host greedy loops' shared input check).
  */
-export async function greedyKCenterHost(chunks: readonly Float32Array[], dims: number, count: number, options: GreedyOptions): Promise<Int32Array> {
+export function hostChunkRows(chunks: readonly Float32Array[], dims: number, count: number): { sizes: number[]; total: number } {
   const sizes = chunks.map((c) => {
     if (c.length % dims !== 0) throw new LabError(`coreset: a chunk of ${c.length} values is not made of ${dims}-dim rows`);
     return c.length / dims;
   });
   const total = sizes.reduce((a, b) => a + b, 0);
   if (!(Number.isInteger(count) && count >= 0 && count <= total)) throw new LabError(`coreset of ${count} rows asked from ${total}`, 'ValidationError');
+  return { sizes, total };
+}
+
+/**
+ * Greedy k-center on the host (same selection as `greedyKCenter`, exact squared differences).
+ * @param chunks projected rows, each [rows_k, dims] row-major; read only
+ * @returns the picked global row indices, in the order picked
+ */
+export async function greedyKCenterHost(chunks: readonly Float32Array[], dims: number, count: number, options: GreedyOptions): Promise<Int32Array> {
+  const { sizes, total } = hostChunkRows(chunks, dims, count);
   const picked = new Int32Array(count);
   if (count === 0) return picked;
   const offsets: number[] = [];
