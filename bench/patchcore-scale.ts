@@ -37,6 +37,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { generateMiadMini } from '../src/main/core/datasets/miad-mini/generate';
 import { initBackend } from '../src/main/core/engine/backends';
 import { FeatureCache, sha256Hex, type FeatureKey } from '../src/main/core/engine/feature-cache';
+import { pngChunk } from '../src/main/core/image/png';
 import { mulberry32 } from '../src/main/core/engine/random';
 import type { GreedyOptions } from '../src/main/core/methods/components/coreset';
 import { greedyKCenterPruned } from '../src/main/core/methods/components/coreset-pruned';
@@ -65,27 +66,11 @@ const GiB = 2 ** 30;
 const { config } = resolvePatchCoreConfig('full', {});
 
 /** A copy of a PNG with a tEXt chunk before IEND: same pixels, different bytes. */
-function pngWithText(png: Buffer, text: string): Buffer {
+function pngWithText(png: Buffer, note: string): Buffer {
   const iend = png.length - 12;
   if (png.toString('latin1', iend + 4, iend + 8) !== 'IEND') throw new Error('not a PNG ending in IEND');
-  const data = Buffer.from(`Comment\0${text}`, 'latin1');
-  const chunk = Buffer.alloc(12 + data.length);
-  chunk.writeUInt32BE(data.length, 0);
-  chunk.write('tEXt', 4, 'latin1');
-  data.copy(chunk, 8);
-  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
-  return Buffer.concat([png.subarray(0, iend), chunk, png.subarray(iend)]);
-}
-
-const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  const text = pngChunk('tEXt', Buffer.from(`Comment\0${note}`, 'latin1'));
+  return Buffer.concat([png.subarray(0, iend), text, png.subarray(iend)]);
 }
 
 /** Generates the distinct images, embeds them, writes the copies and fills the cache for each. */

@@ -67,7 +67,8 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
 
 // --- encoder -------------------------------------------------------------------------------------
 
-function chunk(type: string, data: Uint8Array): Buffer {
+/** One PNG chunk: length, type, data, CRC of type and data. */
+export function pngChunk(type: string, data: Uint8Array): Buffer {
   const out = Buffer.alloc(12 + data.length);
   out.writeUInt32BE(data.length, 0);
   out.write(type, 4, 'latin1');
@@ -179,7 +180,7 @@ export function encodePng(
   ihdr[11] = 0; // adaptive filtering
   ihdr[12] = 0; // no interlace
   const idat = deflateSync(raw, { level, memLevel: 8, windowBits: 15, strategy: zc.Z_DEFAULT_STRATEGY });
-  return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', new Uint8Array(0))]);
 }
 
 // --- decoder -------------------------------------------------------------------------------------
