@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { generateMiadMini } from '../src/main/core/datasets/miad-mini/generate';
 import { initBackend } from '../src/main/core/engine/backends';
 import { greedyKCenterHost, sparseRandomProjection } from '../src/main/core/methods/components/coreset';
-import { greedyKCenterPruned, type PrunedGreedyStats } from '../src/main/core/methods/components/coreset-pruned';
+import { greedyKCenterPruned, newPrunedGreedyStats } from '../src/main/core/methods/components/coreset-pruned';
 import { loadImageRgb } from '../src/main/core/methods/components/images';
 import { resolvePatchCoreConfig } from '../src/main/core/methods/patchcore/config';
 import { PatchCoreModel } from '../src/main/core/methods/patchcore/model';
@@ -78,7 +78,6 @@ async function features(images: number): Promise<Float32Array> {
   return all;
 }
 
-const newStats = (): PrunedGreedyStats => ({ distances: 0, bandSkips: 0, anchorSkips: 0, updates: 0, regroups: 0, pivots: 0 });
 const fmt = (x: number, d = 1) => x.toFixed(d);
 
 async function main(): Promise<void> {
@@ -96,7 +95,7 @@ async function main(): Promise<void> {
   let t = performance.now();
   const plain = await greedyKCenterHost([rowsOf(n)], DIMS, count, { seed: 0 });
   const plainS = (performance.now() - t) / 1000;
-  const stats = newStats();
+  const stats = newPrunedGreedyStats();
   t = performance.now();
   // As training calls it: free to reorder the rows in place (so on a copy here).
   const pruned = await greedyKCenterPruned([rowsOf(n).slice()], DIMS, count, { seed: 0, stats, reorder: true });
@@ -110,7 +109,7 @@ async function main(): Promise<void> {
   console.log('    rows   picks  seconds  s per 100k  distances/pick  pivots');
   const points: { n: number; s: number }[] = [];
   for (const size of values.sizes.split(',').map(Number)) {
-    const st = newStats();
+    const st = newPrunedGreedyStats();
     const c = Math.floor(size * ratio);
     const copy = rowsOf(size).slice();
     t = performance.now();

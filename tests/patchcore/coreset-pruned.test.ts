@@ -5,9 +5,8 @@
 import { describe, it, expect } from 'vitest';
 import { mulberry32 } from '../../src/main/core/engine/random';
 import { greedyKCenterHost, squaredDistance } from '../../src/main/core/methods/components/coreset';
-import { greedyKCenterPruned, squaredDistanceBelow, type PrunedGreedyStats } from '../../src/main/core/methods/components/coreset-pruned';
+import { greedyKCenterPruned, squaredDistanceBelow, newPrunedGreedyStats } from '../../src/main/core/methods/components/coreset-pruned';
 
-const newStats = (): PrunedGreedyStats => ({ distances: 0, bandSkips: 0, anchorSkips: 0, updates: 0, regroups: 0, pivots: 0 });
 
 function uniformRows(n: number, d: number, seed: number): Float32Array {
   const r = mulberry32(seed);
@@ -92,7 +91,7 @@ describe('pruned greedy k-center', () => {
   it('computes far fewer distances than rows × picks on clustered data', async () => {
     const d = 32;
     const rows = clusteredRows(6000, d, 6);
-    const stats = newStats();
+    const stats = newPrunedGreedyStats();
     const picked = await greedyKCenterPruned([rows.slice()], d, 600, { seed: 1, stats, reorder: true });
     expect([...picked]).toEqual([...(await greedyKCenterHost([rows], d, 600, { seed: 1 }))]);
     expect(stats.distances).toBeLessThan((6000 * 601) / 4);

@@ -65,6 +65,11 @@ export interface PrunedGreedyStats {
   pivots: number;
 }
 
+/** Counters at zero, to pass as `stats`. */
+export function newPrunedGreedyStats(): PrunedGreedyStats {
+  return { distances: 0, bandSkips: 0, anchorSkips: 0, updates: 0, regroups: 0, pivots: 0 };
+}
+
 /**
  * @param chunks projected rows, each [rows_k, dims] row-major. Read only, unless `reorder` is set:
  *   then their rows are permuted in place (group by group) so that the rows a new centre is compared
@@ -77,7 +82,7 @@ export async function greedyKCenterPruned(chunks: readonly Float32Array[], dims:
   const picked = new Int32Array(count);
   if (count === 0) return picked;
   const maxPivots = Math.max(1, Math.min(total, options.maxPivots ?? Math.min(4096, Math.round(Math.sqrt(total)))));
-  const stats = options.stats ?? { distances: 0, bandSkips: 0, anchorSkips: 0, updates: 0, regroups: 0, pivots: 0 };
+  const stats = options.stats ?? newPrunedGreedyStats();
   const reorder = options.reorder === true;
   const dims4 = dims - (dims % 4);
   const every = options.progressEvery ?? 256;
