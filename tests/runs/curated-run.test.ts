@@ -14,7 +14,7 @@ import { runCli } from '../../src/main/cli/main';
 import { createLab, type Lab } from '../../src/main/core/lab';
 import { AnnotationRepo } from '../../src/main/core/store/annotation-repo';
 import { AnnotationService } from '../../src/main/core/annotate/annotation-service';
-import { curatedManifest } from '../../src/main/core/jobs/kinds/patchcore-manifest';
+import { curatedManifest } from '../../src/main/core/methods/harness/manifest';
 import { buildRunReport, scenarioFolder } from '../../src/main/core/runs/report';
 import { getCurves, getRun, listRuns } from '../../src/main/core/store/runs-repo';
 import { decodePng, encodePng } from '../../src/main/core/image/png';

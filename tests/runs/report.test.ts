@@ -10,7 +10,7 @@ import { generateMiadMini } from '../../src/main/core/datasets/miad-mini/generat
 import { runCli } from '../../src/main/cli/main';
 import { createLab, type Lab } from '../../src/main/core/lab';
 import { buildRunReport, colormap, galleryItems, renderHeatmap, scoreHistogram, type ReportContext } from '../../src/main/core/runs/report';
-import { methodPresets } from '../../src/main/core/runs/presets';
+import { methodPresets } from '../../src/main/core/methods/registry';
 import { getCurves, getRun, insertRun, listRuns } from '../../src/main/core/store/runs-repo';
 import { decodePng } from '../../src/main/core/image/png';
 import { rocAuc } from '../../src/main/core/evaluation/index';

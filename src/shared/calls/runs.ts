@@ -27,6 +27,8 @@ export interface JobKindInfo {
   summary: string;
   /** Holds the tensor backend (the GPU when there is one): one such job at a time by default. */
   tensors: boolean;
+  /** The method this kind runs (the launch form offers these): its title and how it learns. */
+  method: { title: string; training: 'one-pass' | 'trained' } | null;
 }
 
 /** A running job's latest progress. */

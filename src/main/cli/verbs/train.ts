@@ -10,11 +10,9 @@ import { createLab } from '../../core/lab';
 import { defaultConfigDir } from '../../core/paths';
 import { AppSettings } from '../../core/workspace/app-settings';
 import { getRun } from '../../core/store/runs-repo';
-import { PATCHCORE_PRESETS } from '../../core/methods/patchcore/config';
+import { METHODS, methodNames } from '../../core/methods/registry';
 import { UsageError, intOption, requiredString, stringOption, type VerbSpec } from '../verb';
 
-/** Methods trainable from the CLI, with their presets (each a job kind of the same name). */
-const METHODS: Record<string, readonly string[]> = { patchcore: PATCHCORE_PRESETS };
 const TERMINAL = new Set(['done', 'failed', 'cancelled']);
 
 function fmt(v: number | null | undefined): string {
@@ -33,19 +31,20 @@ export const trainVerb: VerbSpec = {
   ].join('\n'),
   options: {
     workspace: { type: 'string', value: 'W', description: 'the workspace folder', required: true },
-    method: { type: 'string', value: 'M', description: `method to train: ${Object.keys(METHODS).join(', ')}`, required: true },
+    method: { type: 'string', value: 'M', description: `method to train: ${methodNames().join(', ')}`, required: true },
     scenario: { type: 'string', value: 'S', description: 'scenario (category) to train on', required: true },
     dataset: { type: 'string', value: 'ID', description: 'dataset id (default: the only dataset holding the scenario)' },
-    preset: { type: 'string', value: 'P', description: 'preset: full (default), paper or fast' },
+    preset: { type: 'string', value: 'P', description: `preset: ${METHODS.map((m) => `${m.name}: ${m.presets.map((p) => (p === m.defaultPreset ? `${p} (default)` : p)).join(', ')}`).join('; ')}` },
     backend: { type: 'string', value: 'B', description: `force a backend: ${BACKEND_NAMES.join(', ')} (default: the app's backend setting, else the best available)` },
     weights: { type: 'string', value: 'random|FILE', description: 'backbone weights: a .safetensors file, or random (default)' },
     name: { type: 'string', value: 'NAME', description: 'name of the run' },
   },
   async run({ options }, io) {
     const method = requiredString(options, 'method');
-    const presets = METHODS[method];
-    if (!presets) throw new UsageError(`unknown method ${JSON.stringify(method)}; trainable now: ${Object.keys(METHODS).join(', ')}`);
-    const preset = stringOption(options, 'preset') ?? 'full';
+    const definition = METHODS.find((m) => m.name === method);
+    if (!definition) throw new UsageError(`unknown method ${JSON.stringify(method)}; trainable now: ${methodNames().join(', ')}`);
+    const presets = definition.presets;
+    const preset = stringOption(options, 'preset') ?? definition.defaultPreset;
     if (!presets.includes(preset)) throw new UsageError(`--preset for ${method} is one of ${presets.join(', ')}, got ${JSON.stringify(preset)}`);
     const backend = stringOption(options, 'backend');
     if (backend !== undefined && !isBackendName(backend)) throw new UsageError(`--backend is one of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(backend)}`);

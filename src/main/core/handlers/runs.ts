@@ -1,5 +1,5 @@
 /** Handlers of the `runs:*` calls: the stored runs, and jobs through the open workspace's runner. */
-import { methodPresets } from '../runs/presets';
+import { methodPresets } from '../methods/registry';
 import { buildRunReport, renderHeatmap, type ReportContext } from '../runs/report';
 import { rm } from 'node:fs/promises';
 import { diffRuns } from '../compare/config-diff';

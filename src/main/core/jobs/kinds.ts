@@ -67,6 +67,8 @@ export interface JobKind<C = unknown> {
   name: string;
   /** One line for the UI and --help. */
   summary: string;
+  /** Set for the kinds that run a method of the method registry (methods/registry.ts): what the launch form offers. */
+  method?: { title: string; training: 'one-pass' | 'trained' };
   schema: z.ZodType<C>;
   /** Holds the tensor backend (and the GPU when there is one): at most `gpuConcurrency` run at once. */
   tensors: boolean;

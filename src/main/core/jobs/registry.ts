@@ -1,12 +1,15 @@
 /**
- * The job kinds the product offers. Tests add their own kinds (a job that throws, exits, runs
- * out of memory, sleeps with progress) through the runner's and the worker's options, never here.
+ * The job kinds the product offers: the `features` job and one kind per method of the method
+ * registry (methods/registry.ts), all made by the one generic method job (harness/method-job.ts).
+ * Tests add their own kinds (a job that throws, exits, runs out of memory, sleeps with progress)
+ * through the runner's and the worker's options, never here.
  */
 import type { JobKindRegistry } from './kinds';
 import { featuresKind } from './kinds/features';
-import { patchcoreKind } from './kinds/patchcore';
+import { METHODS } from '../methods/registry';
+import { methodJobKind } from '../methods/harness/method-job';
 
 export const PRODUCT_KINDS: JobKindRegistry = {
   [featuresKind.name]: featuresKind,
-  [patchcoreKind.name]: patchcoreKind,
+  ...Object.fromEntries(METHODS.map((m) => [m.name, methodJobKind(m)])),
 };

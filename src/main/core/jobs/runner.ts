@@ -148,7 +148,7 @@ export class JobRunner {
   }
 
   listKinds(): JobKindInfo[] {
-    return Object.values(this.kinds).map((k) => ({ name: k.name, summary: k.summary, tensors: k.tensors }));
+    return Object.values(this.kinds).map((k) => ({ name: k.name, summary: k.summary, tensors: k.tensors, method: k.method ?? null }));
   }
 
   /** Ids of the runs whose job process is alive (or starting). */

@@ -1,56 +1,35 @@
 /**
- * The methods the lab can run, by name: each entry resolves its config (preset + overrides) and
- * runs its pipeline. The job runner and the CLI look methods up here instead of importing each one,
- * so adding a method is one entry. Pipelines are loaded lazily: importing the registry loads no tfjs model code.
+ * THE list of the lab's methods (DESIGN section 2a). Everything that names methods derives from
+ * it: the job kinds (jobs/registry.ts), `runs:presets`, `runs:kinds` (which kinds train a method),
+ * `miad-lab train --method` and its presets, the launch form and the cost estimate. Adding a
+ * method is one folder with its definition and one line here. Definitions are light (no tensor
+ * code); each loads its tensor half lazily in the job process.
  */
+import type { MethodPreset } from '../../../shared/calls/runs';
 import { LabError } from '../../../shared/errors';
-import type { RunPatchCoreContext, RunPatchCoreOptions, RunPatchCoreResult } from './patchcore/pipeline';
+import type { AnyMethodDefinition } from './method';
+import { patchcoreMethod } from './patchcore/method';
 
-export interface MethodRunOptions {
-  datasetRoot: string;
-  scenario: string;
-  preset?: string;
-  overrides?: unknown;
-  weights: 'random' | string;
-  outDir: string;
-}
-
-export type MethodRunContext = RunPatchCoreContext;
-
-export interface MethodEntry {
-  name: string;
-  title: string;
-  presets: readonly string[];
-  defaultPreset: string;
-  /** Resolves (and validates) the config a run would use, with each value's source. */
-  resolveConfig(preset: string | undefined, overrides: unknown): Promise<{ config: unknown; sources: Record<string, string> }>;
-  run(options: MethodRunOptions, ctx: MethodRunContext): Promise<RunPatchCoreResult>;
-}
-
-const METHODS: Record<string, MethodEntry> = {
-  patchcore: {
-    name: 'patchcore',
-    title: 'PatchCore',
-    presets: ['full', 'paper', 'fast'],
-    defaultPreset: 'full',
-    async resolveConfig(preset, overrides) {
-      const { resolvePatchCoreConfig } = await import('./patchcore/config');
-      return resolvePatchCoreConfig(preset ?? 'full', overrides ?? {});
-    },
-    async run(options: RunPatchCoreOptions, ctx) {
-      const { runPatchCore } = await import('./patchcore/pipeline');
-      return runPatchCore(options, ctx);
-    },
-  },
-};
+export const METHODS: readonly AnyMethodDefinition[] = [patchcoreMethod];
 
 export function methodNames(): string[] {
-  return Object.keys(METHODS);
+  return METHODS.map((m) => m.name);
 }
 
 /** The method called `name`; throws LabError('ValidationError') naming the known ones. */
-export function getMethod(name: string): MethodEntry {
-  const entry = METHODS[name];
+export function getMethod(name: string): AnyMethodDefinition {
+  const entry = METHODS.find((m) => m.name === name);
   if (!entry) throw new LabError(`unknown method ${JSON.stringify(name)}; available: ${methodNames().join(', ')}`, 'ValidationError');
   return entry;
+}
+
+/** A method's presets for the launch form: every value with its source, and what the preset is for. */
+export function methodPresets(method: string): MethodPreset[] {
+  const definition = METHODS.find((m) => m.name === method);
+  if (!definition) throw new LabError(`no presets for method ${JSON.stringify(method)}; methods: ${methodNames().join(', ')}`, 'NotFoundError');
+  return definition.presets.map((name) => {
+    const { config, sources } = definition.resolveConfig(name, {});
+    const values = Object.keys(sources).map((key) => ({ key, value: (config as Record<string, unknown>)[key], source: sources[key]! }));
+    return { name, note: definition.presetNotes[name] ?? '', values };
+  });
 }

@@ -3,8 +3,8 @@
  * pixel ROC and PRO curves per scope, and a gallery sorted by score with each image's outcome at
  * the image F1-max threshold; plus heatmap PNGs of single maps, rendered on demand.
  *
- * Curves: a PatchCore job computes them from the maps it holds and they are stored in run_curves
- * when the run turns done (jobs/kinds/patchcore-job.ts). Runs made before that have none: for them
+ * Curves: a method job computes them from the maps it holds and they are stored in run_curves
+ * when the run turns done (methods/harness/method-job-run.ts). Runs made before that have none: for them
  * they are computed here when a page first asks (with the evaluation module, from maps.amap and the
  * dataset's masks) and cached. External runs already carry their curves and predictions.
  */

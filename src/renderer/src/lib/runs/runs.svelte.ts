@@ -14,9 +14,6 @@ import { describeError } from '../app/errors';
 import { appendLive, EMPTY_LIVE, type LiveSeries } from './loss-series';
 import { keepExisting, mergeRun, withIds } from './runs-table';
 
-/** Job kinds the launch form offers: those that train a method (runs:presets knows them). */
-export const TRAINABLE_KINDS = ['patchcore'];
-
 export const runsState = $state({
   loading: false,
   error: null as string | null,
@@ -118,7 +115,8 @@ export async function loadRuns(): Promise<void> {
   try {
     const [rows, kinds, datasets] = await Promise.all([lab['runs:table']({}), lab['runs:kinds']({}), lab['datasets:list']({})]);
     runRows.rows = rows.sort((a, b) => b.id - a.id);
-    runsState.kinds = kinds.filter((k) => TRAINABLE_KINDS.includes(k.name));
+    // The launch form offers the kinds that run a method of the registry (runs:presets knows them).
+    runsState.kinds = kinds.filter((k) => k.method !== null);
     runsState.datasets = datasets;
     for (const k of runsState.kinds) {
       if (!runsState.presets[k.name]) runsState.presets[k.name] = await lab['runs:presets']({ method: k.name });

@@ -1,18 +1,19 @@
 /**
- * The tensor half of the `patchcore` job (see patchcore.ts), run inside the job process only:
- * runs the PatchCore pipeline into the run folder and reports its metrics per scope, which the
- * main process stores as the run's metrics. Backbone features go through the workspace's
- * frozen-feature cache (engine/feature-cache.ts) unless the config turns it off; the result summary
- * records its hits and misses. Images come from the curated manifest prepare built (what it left
- * out goes into the summary), and the page's curves go back with the result (stored at done).
+ * The tensor half of the method job (method-job.ts), run inside the job process only: runs the
+ * method through the harness (run-method.ts) into the run folder and reports its metrics per
+ * scope, which the main process stores as the run's metrics. Backbone features go through the
+ * workspace's frozen-feature cache (engine/feature-cache.ts) unless the config turns it off; the
+ * result summary records its hits and misses. Images come from the curated manifest prepare built
+ * (what it left out goes into the summary), and the page's curves go back with the result.
  */
 import { z } from 'zod';
 import { FeatureCache } from '../../engine/feature-cache';
-import { runPatchCore } from '../../methods/patchcore/pipeline';
 import { pageCurves, scopeMetrics } from '../../evaluation/store-result';
-import type { JobContext } from '../kinds';
-import type { JobResult } from '../protocol';
-import type { PatchcoreJobConfig } from './patchcore';
+import type { JobContext } from '../../jobs/kinds';
+import type { JobResult } from '../../jobs/protocol';
+import type { AnyMethodDefinition } from '../method';
+import type { MethodJobConfig } from './method-job';
+import { runMethod } from './run-method';
 
 const leftOutSchema = z.object({
   sampleId: z.number().int(),
@@ -22,7 +23,7 @@ const leftOutSchema = z.object({
 });
 const inputSchema = z.object({
   datasetRoot: z.string().min(1),
-  // Absent in inputs prepared before runs read the curated dataset: the pipeline lists the folders.
+  // Absent in inputs prepared before runs read the curated dataset: the harness lists the folders.
   manifest: z
     .object({
       train: z.array(z.string().min(1)),
@@ -33,10 +34,12 @@ const inputSchema = z.object({
   editedMasks: z.number().int().nonnegative().default(0),
 });
 
-export async function runPatchcoreJob(config: PatchcoreJobConfig, rawInput: unknown, ctx: JobContext): Promise<JobResult> {
+/** Phases whose `step` counts images, for images/s. */
+const IMAGE_PHASES = new Set(['embedding', 'scoring']);
+
+export async function runMethodJob(definition: AnyMethodDefinition, config: MethodJobConfig, rawInput: unknown, ctx: JobContext): Promise<JobResult> {
   const { datasetRoot, manifest, leftOut, editedMasks } = inputSchema.parse(rawInput);
-  // Embedding and scoring count images in their steps; images/s is over both.
-  const imagesDone: Record<string, number> = { embedding: 0, scoring: 0 };
+  const imagesDone: Record<string, number> = {};
   // The cache saves time only: a workspace where it cannot be opened runs without it, and says so.
   let featureCacheError: string | null = null;
   const featureCache =
@@ -46,7 +49,8 @@ export async function runPatchcoreJob(config: PatchcoreJobConfig, rawInput: unkn
           featureCacheError = `the feature cache could not be opened, features were computed without it: ${error instanceof Error ? error.message : String(error)}`;
           return null;
         });
-  const result = await runPatchCore(
+  const result = await runMethod(
+    definition,
     {
       datasetRoot,
       scenario: config.scenario,
@@ -58,19 +62,24 @@ export async function runPatchcoreJob(config: PatchcoreJobConfig, rawInput: unkn
       ...(manifest ? { manifest } : {}),
     },
     {
-      progress: (phase, step, total) => {
-        if (phase in imagesDone) imagesDone[phase] = step;
-        ctx.progress({ phase, step, total, images: imagesDone.embedding! + imagesDone.scoring! });
+      progress: (phase, step, total, extra) => {
+        if (IMAGE_PHASES.has(phase)) imagesDone[phase] = step;
+        // Training reports the images it has seen itself (extra.images); other phases count steps.
+        const images = extra?.images ?? Object.values(imagesDone).reduce((a, b) => a + b, 0);
+        ctx.progress({ phase, step, total, images, ...(extra?.loss !== undefined ? { loss: extra.loss } : {}), ...(extra?.message ? { message: extra.message } : {}) });
       },
       signal: ctx.signal,
+      job: ctx,
     },
   ).finally(() => featureCache?.close());
   const evaluation = result.evaluation;
   const scopes = evaluation ? [evaluation.overall, ...evaluation.perDefect] : [];
   const metrics = scopes.flatMap((scope) => scopeMetrics(config.scenario, scope));
+  const outputs = ['maps.amap', 'scores.json', ...(manifest ? ['labels.json', 'train-images.json'] : []), ...(result.samples.length > 0 ? ['samples.json'] : [])];
+  if (typeof result.train['modelFile'] === 'string') outputs.push(result.train['modelFile']);
   return {
     metrics,
-    outputs: manifest ? ['maps.amap', 'scores.json', 'labels.json', 'train-images.json'] : ['maps.amap', 'scores.json'],
+    outputs,
     // The curves the run page draws, from the float32 maps in memory: stored when the run is done.
     curves: pageCurves(config.scenario, scopes),
     summary: {
@@ -95,6 +104,7 @@ export async function runPatchcoreJob(config: PatchcoreJobConfig, rawInput: unkn
           }
         : null,
       scopes: scopes.map((s) => ({ defect: s.defect, images: s.images, pixels: s.pixels, regions: s.regions })),
+      samples: result.samples,
       warnings: featureCacheError ? [...result.warnings, featureCacheError] : result.warnings,
     },
   };

@@ -1,11 +1,11 @@
 /**
- * The curated view of a scenario a PatchCore run reads (issue 4), built in the main process from the
+ * The curated view of a scenario a method's run reads (issue 4), built in the main process from the
  * workspace database: the dataset's samples with the workspace's labels, defect types, masks and
  * training flags, so a run trains and evaluates on the dataset as it was curated, not as the files
  * on disk say. The same rules as the curated export (annotate/export-dataset.ts):
  *
  * - training images: the dataset's train samples minus those flagged out of training, rejected, or
- *   labelled anomalous (PatchCore learns normality only);
+ *   labelled anomalous (every method of the lab learns normality only);
  * - test images: their curated label ('good' or the defect type); rejected ones are left out; the
  *   mask is the edited one when there is one, else the dataset's; an anomalous image without any
  *   mask is left out (its pixels cannot be scored), and said so.
@@ -15,7 +15,7 @@
 import { join, relative } from 'node:path';
 import { stateOf } from '../../annotate/annotation-service';
 import { annotationOfExportRow, type ExportRow } from '../../store/annotation-repo';
-import type { PatchCoreManifest } from '../../methods/patchcore/pipeline';
+import type { ScenarioManifest } from './scenario-images';
 
 export type LeftOutReason = 'excluded-from-training' | 'anomalous-in-train' | 'rejected' | 'no-mask';
 
@@ -28,7 +28,7 @@ export interface LeftOutSample {
 }
 
 export interface CuratedManifest {
-  manifest: PatchCoreManifest;
+  manifest: ScenarioManifest;
   leftOut: LeftOutSample[];
   /** Test images whose mask is an edited one. */
   editedMasks: number;
@@ -41,7 +41,7 @@ export interface CuratedManifest {
  */
 export function curatedManifest(rows: readonly ExportRow[], options: { datasetId: number; scenarioDir: string; workspaceDir: string }): CuratedManifest {
   const train: string[] = [];
-  const test: PatchCoreManifest['test'] = [];
+  const test: ScenarioManifest['test'] = [];
   const leftOut: LeftOutSample[] = [];
   let editedMasks = 0;
   for (const r of rows) {
