@@ -29,10 +29,23 @@ describe('checkpoints', () => {
     await mkdir(half);
     await writeFile(join(half, 'state.json'), '{"step": 4, "sta');
     expect(await readCheckpoint(run)).toMatchObject({ step: 3, state: 'three' });
-    // A pointer to a folder that is not there (or is corrupt) means no usable checkpoint, not a crash.
+    // A pointer to a folder that is not there means no usable checkpoint: the runner refuses to
+    // resume, and reading it says so loudly instead of handing back nothing (a silent restart).
     await writeFile(join(checkpointsDir(run), 'latest.json'), '{"name": "step-000000009", "step": 9}');
-    expect(await readCheckpoint(run)).toBeNull();
+    await expect(readCheckpoint(run)).rejects.toThrow(/checkpoint .* is damaged: step-000000009\/state.json is missing/);
     expect(await hasCheckpoint(run)).toBe(false);
+  });
+
+  it('refuses a truncated or altered blob, naming it', async () => {
+    const run = await tmp();
+    await writeCheckpoint(run, { step: 5, state: { a: 5 }, blobs: { 'model.safetensors': new Uint8Array(1000).fill(7) } });
+    const blob = join(checkpointsDir(run), 'step-000000005', 'model.safetensors');
+    await writeFile(blob, new Uint8Array(600).fill(7));
+    await expect(readCheckpoint(run)).rejects.toThrow(/model.safetensors has 600 bytes, 1000 were written \(truncated\?\)/);
+    await writeFile(blob, new Uint8Array(1000).fill(8));
+    await expect(readCheckpoint(run)).rejects.toThrow(/model.safetensors does not have the sha256 it was written with/);
+    await writeFile(join(checkpointsDir(run), 'latest.json'), 'not json');
+    await expect(readCheckpoint(run)).rejects.toThrow(/latest.json is not JSON/);
   });
 
   it('refuses blob names that could escape the folder', async () => {
