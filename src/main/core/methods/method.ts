@@ -14,7 +14,6 @@
  * Everything else a run does (which images, the test loop, the map pack, scores, evaluation,
  * curves, the job's result) lives once in harness/.
  */
-import type { z } from 'zod';
 import type { JobContext } from '../jobs/kinds';
 import type { FeatureCache } from '../engine/feature-cache';
 

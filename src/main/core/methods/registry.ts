@@ -8,9 +8,10 @@
 import type { MethodPreset } from '../../../shared/calls/runs';
 import { LabError } from '../../../shared/errors';
 import type { AnyMethodDefinition } from './method';
+import { autoencoderMethod } from './autoencoder/method';
 import { patchcoreMethod } from './patchcore/method';
 
-export const METHODS: readonly AnyMethodDefinition[] = [patchcoreMethod];
+export const METHODS: readonly AnyMethodDefinition[] = [patchcoreMethod, autoencoderMethod];
 
 export function methodNames(): string[] {
   return METHODS.map((m) => m.name);

@@ -7,11 +7,11 @@ import sharp from 'sharp';
 import { LabError } from '../../../../shared/errors';
 
 /**
- * One image resized to size × size.
+ * One image resized to size × size, as 8-bit RGB.
  * @param path a file, or the file's bytes already read (the feature cache hashes them first)
- * @returns float32 [size, size, 3] in [0, 1]
+ * @returns uint8 [size, size, 3]
  */
-export async function loadImageRgb(path: string | Uint8Array, size: number, label = typeof path === 'string' ? path : 'image'): Promise<Float32Array> {
+export async function loadImageBytes(path: string | Uint8Array, size: number, label = typeof path === 'string' ? path : 'image'): Promise<Uint8Array> {
   let raw: { data: Buffer; info: sharp.OutputInfo };
   try {
     raw = await sharp(path, { failOn: 'error' }).removeAlpha().toColourspace('srgb').resize(size, size, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
@@ -19,8 +19,18 @@ export async function loadImageRgb(path: string | Uint8Array, size: number, labe
     throw new LabError(`cannot read image ${label}: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (raw.info.channels !== 3) throw new LabError(`image ${label} decoded to ${raw.info.channels} channels, expected 3`);
-  const out = new Float32Array(raw.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = raw.data[i]! / 255;
+  return new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length);
+}
+
+/**
+ * One image resized to size × size.
+ * @param path a file, or the file's bytes already read (the feature cache hashes them first)
+ * @returns float32 [size, size, 3] in [0, 1]
+ */
+export async function loadImageRgb(path: string | Uint8Array, size: number, label = typeof path === 'string' ? path : 'image'): Promise<Float32Array> {
+  const bytes = await loadImageBytes(path, size, label);
+  const out = new Float32Array(bytes.length);
+  for (let i = 0; i < out.length; i++) out[i] = bytes[i]! / 255;
   return out;
 }
 
