@@ -32,6 +32,7 @@ function row(id: number, over: Partial<RunTableRow> = {}): RunTableRow {
     startedAt: null,
     durationSec: id * 10,
     preset: 'fast',
+    resumable: false,
     metrics: { image_auroc: 0.5 + id / 100, pixel_auroc: 0.9 - id / 100 },
     ...over,
   };

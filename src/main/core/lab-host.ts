@@ -25,7 +25,7 @@ import { datasetHandlers } from './handlers/datasets';
 import { importHandlers } from './handlers/import';
 import { libraryHandlers } from './handlers/library';
 import { runHandlers } from './handlers/runs';
-import { engineHandlers } from './handlers/engine';
+import { bestBackend, engineHandlers } from './handlers/engine';
 import { annotateHandlers } from './handlers/annotate';
 import { compareHandlers } from './handlers/compare';
 import type { JobsOptions } from './jobs/runner';
@@ -188,7 +188,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     ...datasetHandlers(context),
     ...importHandlers(context),
     ...libraryHandlers(context),
-    ...runHandlers(context, { forcedBackend: () => settings.forcedBackend() }),
+    ...runHandlers(context, { forcedBackend: () => settings.forcedBackend(), bestBackend }),
     ...annotateHandlers(context),
     ...engineHandlers(context, { settings }),
     ...compareHandlers(context),

@@ -27,8 +27,8 @@ export interface JobKindInfo {
   summary: string;
   /** Holds the tensor backend (the GPU when there is one): one such job at a time by default. */
   tensors: boolean;
-  /** The method this kind runs (the launch form offers these): its title and how it learns. */
-  method: { title: string; training: 'one-pass' | 'trained' } | null;
+  /** The method this kind runs (the launch form offers these): its title, how it learns, whether it reads a pretrained backbone. */
+  method: { title: string; training: 'one-pass' | 'trained'; backbone: boolean } | null;
 }
 
 /** A running job's latest progress. */
@@ -56,6 +56,36 @@ export interface MethodPreset {
   note: string;
   values: PresetValue[];
 }
+
+/** What a run will cost before it starts (core/runs/estimate.ts). */
+export interface TrainingEstimate {
+  method: string;
+  preset: string;
+  /** The backend the estimate is for: the one asked for, else the forced setting, else the best available. */
+  backend: string;
+  /** Training images after the preset's sampling. */
+  images: number;
+  epochs: number;
+  gflopPerImage: number;
+  totalGflop: number;
+  /** Effective training speed divided by. */
+  gflops: number;
+  /** 'measured': by a finished run of this workspace on this backend; 'assumed': an order of magnitude. */
+  speedSource: 'measured' | 'assumed';
+  measuredBy: { runId: number; name: string; method: string } | null;
+  seconds: number;
+}
+
+export const runEstimateInput = z
+  .object({
+    method: z.string().min(1).max(100),
+    preset: z.string().min(1).max(100).optional(),
+    overrides: z.record(z.string(), z.unknown()).optional(),
+    datasetId: idInput,
+    scenario: z.string().min(1).max(200),
+    backend: z.enum(JOB_BACKENDS).optional(),
+  })
+  .strict();
 
 /** Image scores binned once for the whole test set: normal images against each defect type. */
 export interface ScoreHistogram {
@@ -88,6 +118,17 @@ export interface GalleryItem {
   imagePath: string | null;
 }
 
+/** A test image whose model outputs beside its map were kept for the page (the auto-encoder's reconstruction). */
+export interface RunSample {
+  relPath: string;
+  label: string;
+  score: number;
+  /** The test image on disk; null when the dataset folder is gone. */
+  imagePath: string | null;
+  /** Output name (e.g. 'reconstruction') → PNG path in the run folder. */
+  images: Record<string, string>;
+}
+
 /** What a run's page shows beyond `runs:get`: computed in the main process (core/runs/report.ts). */
 export interface RunReport {
   runId: number;
@@ -102,6 +143,8 @@ export interface RunReport {
   curves: ReportCurve[];
   /** Test images, highest score first. */
   gallery: GalleryItem[];
+  /** A few test images with the model's own outputs (input, reconstruction, map side by side); empty for most methods. */
+  samples: RunSample[];
   warnings: string[];
 }
 
@@ -112,6 +155,8 @@ export interface RunTableRow extends RunInfo {
   durationSec: number | null;
   /** The preset the run was launched with (config.preset), if any. */
   preset: string | null;
+  /** A failed or cancelled job run with a checkpoint: `runs:resume` continues it. */
+  resumable: boolean;
   /**
    * Overall metrics (defect type ''), the mean over the run's scenarios: image_auroc, pixel_auroc,
    * aupro, image_f1_max, pixel_f1_max; a metric the run lacks is absent.
@@ -149,6 +194,8 @@ export const runCalls = {
   'runs:resume': { input: z.object({ runId: idInput }).strict(), result: returns<RunInfo>() },
   /** A run's curves (loss per step, …), by series name. */
   'runs:series': { input: z.object({ runId: idInput }).strict(), result: returns<Record<string, { step: number; value: number }[]>>() },
+  /** What a run would cost on the backend it would use: training FLOPs ÷ measured speed. */
+  'runs:estimate': { input: runEstimateInput, result: returns<TrainingEstimate & { text: string }>() },
   /** The presets of a trainable method, every value with its source. */
   'runs:presets': { input: z.object({ method: z.string().min(1).max(100) }).strict(), result: returns<MethodPreset[]>() },
   /** A run's report: histograms, ROC / PRO curves (computed once, then cached in run_curves), gallery. */

@@ -1,17 +1,20 @@
 /**
  * `miad-lab train`: trains and evaluates a method on one scenario of a workspace's dataset, as a
- * run in its own job process (the same path the app takes), printing progress and the metrics.
+ * run in its own job process (the same path the app takes), printing the estimated cost first,
+ * then progress (with the loss of trained methods) and the metrics. `--resume RUN` continues a
+ * cancelled or failed run from its latest checkpoint; `--dry-run` prints the estimate only.
  */
 import { resolve } from 'node:path';
 import { BACKEND_NAMES, isBackendName } from '../../../shared/backends';
 import type { RunInfo } from '../../../shared/types';
-import type { RunProgress } from '../../../shared/calls/runs';
-import { createLab } from '../../core/lab';
+import type { RunProgress, TrainingEstimate } from '../../../shared/calls/runs';
+import { createLab, type Lab } from '../../core/lab';
 import { defaultConfigDir } from '../../core/paths';
 import { AppSettings } from '../../core/workspace/app-settings';
 import { getRun } from '../../core/store/runs-repo';
 import { METHODS, methodNames } from '../../core/methods/registry';
-import { UsageError, intOption, requiredString, stringOption, type VerbSpec } from '../verb';
+import { describeEstimate, estimateTraining } from '../../core/runs/estimate';
+import { UsageError, intOption, requiredString, stringOption, type ParsedOptions, type VerbSpec } from '../verb';
 
 const TERMINAL = new Set(['done', 'failed', 'cancelled']);
 
@@ -19,38 +22,102 @@ function fmt(v: number | null | undefined): string {
   return v === null || v === undefined ? '—' : v.toFixed(4);
 }
 
+/**
+ * `--set key=value` pairs as preset overrides: the value is read as JSON when it parses (numbers,
+ * true/false, arrays such as ["layer2","layer3"]), else as a string (tanh, all). The method's own
+ * schema validates them before any run exists.
+ */
+export function parseOverrides(options: ParsedOptions): Record<string, unknown> {
+  const raw = options['set'];
+  const items = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0 || eq === item.length - 1) throw new UsageError(`--set expects key=value, got ${JSON.stringify(item)}`);
+    const key = item.slice(0, eq).trim();
+    const text = item.slice(eq + 1).trim();
+    let value: unknown = text;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      // a bare word: keep the string
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** The backend a run without --backend will take: the app's forced setting, else the best available here. */
+async function chosenBackend(explicit: string | undefined): Promise<{ forced: string | undefined; forEstimate: string | null }> {
+  const forced = explicit ?? (await new AppSettings(defaultConfigDir()).forcedBackend());
+  if (forced) return { forced, forEstimate: forced };
+  const { listBackends } = await import('../../core/engine/backends');
+  return { forced: undefined, forEstimate: (await listBackends()).find((b) => b.available)?.name ?? null };
+}
+
 export const trainVerb: VerbSpec = {
   name: 'train',
   summary: 'train and evaluate a method on one scenario, as a run in the workspace',
   details: [
     'The run executes in its own process and is stored like any run of the app (metrics per defect',
-    'type, anomaly maps in runs/<id>/). Ctrl+C cancels it. Without --weights the backbone is randomly',
-    'initialised (pretrained weights: `miad-lab weights fetch|import`), and the run says so.',
+    'type, anomaly maps, the loss curve and the trained weights in runs/<id>/). Before it starts, the',
+    'estimated training time is printed (training FLOPs ÷ the speed this workspace measured on the',
+    'backend). Ctrl+C cancels it; a trained method checkpoints first, and --resume RUN continues it.',
+    'Without --weights a backbone is randomly initialised (pretrained weights: `miad-lab weights',
+    'fetch|import`), and the run says so. --set overrides one preset value (repeatable), checked',
+    "against the method's schema.",
     '',
-    'Example: miad-lab train --workspace ~/MIAD\\ Lab/demo --method patchcore --scenario nut_and_bolt --preset fast',
+    'Examples:',
+    '  miad-lab train --workspace ~/MIAD\\ Lab/demo --method patchcore --scenario nut_and_bolt --preset fast',
+    '  miad-lab train --workspace W --method autoencoder --scenario nut_and_bolt --preset fast --set epochs=20',
+    '  miad-lab train --workspace W --method autoencoder --scenario nut_and_bolt --preset paper --dry-run',
+    '  miad-lab train --workspace W --resume 7',
   ].join('\n'),
   options: {
     workspace: { type: 'string', value: 'W', description: 'the workspace folder', required: true },
-    method: { type: 'string', value: 'M', description: `method to train: ${methodNames().join(', ')}`, required: true },
-    scenario: { type: 'string', value: 'S', description: 'scenario (category) to train on', required: true },
+    method: { type: 'string', value: 'M', description: `method to train: ${methodNames().join(', ')}` },
+    scenario: { type: 'string', value: 'S', description: 'scenario (category) to train on' },
     dataset: { type: 'string', value: 'ID', description: 'dataset id (default: the only dataset holding the scenario)' },
     preset: { type: 'string', value: 'P', description: `preset: ${METHODS.map((m) => `${m.name}: ${m.presets.map((p) => (p === m.defaultPreset ? `${p} (default)` : p)).join(', ')}`).join('; ')}` },
+    set: { type: 'string', value: 'KEY=VALUE', description: 'override one preset value (repeatable), e.g. --set epochs=20', multiple: true },
     backend: { type: 'string', value: 'B', description: `force a backend: ${BACKEND_NAMES.join(', ')} (default: the app's backend setting, else the best available)` },
-    weights: { type: 'string', value: 'random|FILE', description: 'backbone weights: a .safetensors file, or random (default)' },
+    weights: { type: 'string', value: 'random|FILE', description: 'backbone weights: a .safetensors file, or random (default); methods without a backbone take none' },
     name: { type: 'string', value: 'NAME', description: 'name of the run' },
+    'dry-run': { type: 'boolean', description: 'print the estimated cost and exit without starting a run' },
+    resume: { type: 'string', value: 'RUN', description: 'continue a cancelled or failed run from its latest checkpoint (no other run option)' },
   },
   async run({ options }, io) {
-    const method = requiredString(options, 'method');
-    const definition = METHODS.find((m) => m.name === method);
-    if (!definition) throw new UsageError(`unknown method ${JSON.stringify(method)}; trainable now: ${methodNames().join(', ')}`);
-    const presets = definition.presets;
-    const preset = stringOption(options, 'preset') ?? definition.defaultPreset;
-    if (!presets.includes(preset)) throw new UsageError(`--preset for ${method} is one of ${presets.join(', ')}, got ${JSON.stringify(preset)}`);
+    const resumeId = options.resume === undefined ? undefined : intOption(options, 'resume', 0, 1);
     const backend = stringOption(options, 'backend');
     if (backend !== undefined && !isBackendName(backend)) throw new UsageError(`--backend is one of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(backend)}`);
+    if (resumeId !== undefined) {
+      const extra = ['method', 'scenario', 'dataset', 'preset', 'set', 'weights', 'name', 'dry-run', 'backend'].filter((k) => options[k] !== undefined);
+      if (extra.length) throw new UsageError(`--resume continues a run as it was started: leave out ${extra.map((k) => `--${k}`).join(', ')}`);
+    }
+
+    let method = '';
+    let preset = '';
+    let overrides: Record<string, unknown> = {};
+    let scenario = '';
+    if (resumeId === undefined) {
+      method = requiredString(options, 'method');
+      const definition = METHODS.find((m) => m.name === method);
+      if (!definition) throw new UsageError(`unknown method ${JSON.stringify(method)}; trainable now: ${methodNames().join(', ')}`);
+      preset = stringOption(options, 'preset') ?? definition.defaultPreset;
+      if (!definition.presets.includes(preset)) throw new UsageError(`--preset for ${method} is one of ${definition.presets.join(', ')}, got ${JSON.stringify(preset)}`);
+      overrides = parseOverrides(options);
+      try {
+        definition.resolveConfig(preset, overrides);
+      } catch (error) {
+        throw new UsageError(`--set: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      scenario = requiredString(options, 'scenario');
+      if (definition.backboneArch(definition.resolveConfig(preset, overrides).config) === null && options.weights !== undefined && options.weights !== 'random') {
+        throw new UsageError(`${definition.title} trains from scratch and reads no backbone weights: leave out --weights`);
+      }
+    }
     const weightsArg = stringOption(options, 'weights') ?? 'random';
     const weightsFile = weightsArg === 'random' ? undefined : resolve(weightsArg);
-    const scenario = requiredString(options, 'scenario');
     const datasetArg = options.dataset === undefined ? undefined : intOption(options, 'dataset', 0, 1);
 
     let lastLine = 0;
@@ -58,7 +125,7 @@ export const trainVerb: VerbSpec = {
     let runId = -1;
     let settle: (run: RunInfo) => void = () => undefined;
     const finished = new Promise<RunInfo>((r) => (settle = r));
-    const lab = await createLab(resolve(requiredString(options, 'workspace')), {
+    const lab: Lab = await createLab(resolve(requiredString(options, 'workspace')), {
       jobs: {
         emit: (event, payload) => {
           if (event === 'runs:changed') {
@@ -71,42 +138,65 @@ export const trainVerb: VerbSpec = {
             if (p.phase === lastPhase && now - lastLine < 2000 && p.step < p.total) return;
             lastPhase = p.phase;
             lastLine = now;
+            const loss = p.loss !== undefined ? `  loss ${p.loss.toPrecision(4)}` : '';
             const rate = p.imagesPerSec ? `  ${p.imagesPerSec.toFixed(1)} img/s` : '';
             const eta = p.etaSeconds !== undefined ? `  ETA ${Math.round(p.etaSeconds)} s` : '';
-            io.err(`  ${p.phase.padEnd(12)} ${String(p.step).padStart(6)} / ${p.total}${rate}${eta}`);
+            io.err(`  ${p.phase.padEnd(12)} ${String(p.step).padStart(6)} / ${p.total}${loss}${rate}${eta}`);
           }
         },
       },
     });
+    let cancelled = false;
     const onSigint = () => {
+      cancelled = true;
       if (runId > 0) void lab.jobs.cancel(runId).catch(() => undefined);
     };
     process.on('SIGINT', onSigint);
     try {
-      const datasets = lab.listDatasets().filter((d) => d.scenarios.includes(scenario));
-      let datasetId = datasetArg;
-      if (datasetId === undefined) {
-        if (datasets.length === 0) throw new UsageError(`no dataset in this workspace holds scenario ${JSON.stringify(scenario)}`);
-        if (datasets.length > 1) throw new UsageError(`several datasets hold ${scenario} (${datasets.map((d) => `#${d.id} ${d.name}`).join(', ')}): choose one with --dataset`);
-        datasetId = datasets[0]!.id;
+      let estimate: (TrainingEstimate & { text: string }) | null = null;
+      let started: RunInfo;
+      if (resumeId !== undefined) {
+        started = await lab.jobs.resume(resumeId).catch((error: unknown) => {
+          throw new UsageError(error instanceof Error ? error.message : String(error));
+        });
+        runId = started.id;
+        if (!io.json) io.err(`Run #${runId} resumed from its latest checkpoint: ${started.name}`);
+      } else {
+        const datasets = lab.listDatasets().filter((d) => d.scenarios.includes(scenario));
+        let datasetId = datasetArg;
+        if (datasetId === undefined) {
+          if (datasets.length === 0) throw new UsageError(`no dataset in this workspace holds scenario ${JSON.stringify(scenario)}`);
+          if (datasets.length > 1) throw new UsageError(`several datasets hold ${scenario} (${datasets.map((d) => `#${d.id} ${d.name}`).join(', ')}): choose one with --dataset`);
+          datasetId = datasets[0]!.id;
+        }
+        const { forced, forEstimate } = await chosenBackend(backend);
+        if (forEstimate) {
+          const available = lab.store.listSamples({ datasetId, scenario, split: 'train', offset: 0, limit: 1 }).total;
+          const e = await estimateTraining(lab.store, (id) => lab.jobs.runDir(id), { method, preset, overrides, availableImages: available, backend: forEstimate });
+          estimate = { ...e, text: describeEstimate(e) };
+          if (!io.json) io.err(`Estimated: ${estimate.text}`);
+        }
+        if (options['dry-run'] === true) return { estimate, run: null };
+        started = await lab.jobs.start({
+          kind: method,
+          name: stringOption(options, 'name') ?? `${method} ${preset} · ${scenario}`,
+          config: { datasetId, scenario, preset, ...(Object.keys(overrides).length ? { overrides } : {}), ...(weightsFile ? { weightsFile } : {}) },
+          // --backend overrides the app's stored setting (engine:setBackend), as runs:start does.
+          backend: forced,
+        });
+        runId = started.id;
+        if (!io.json) {
+          io.err(`Run #${runId} started: ${method} (${preset}) on ${scenario}`);
+          if (started.randomInit) io.err('  Backbone weights: RANDOM (no pretrained weights): the results are not comparable to the paper.');
+        }
       }
-      const started = await lab.jobs.start({
-        kind: method,
-        name: stringOption(options, 'name') ?? `${method} ${preset} · ${scenario}`,
-        config: { datasetId, scenario, preset, ...(weightsFile ? { weightsFile } : {}) },
-        // --backend overrides the app's stored setting (engine:setBackend), as runs:start does.
-        backend: backend ?? (await new AppSettings(defaultConfigDir()).forcedBackend()),
-      });
-      runId = started.id;
-      if (!io.json) {
-        io.err(`Run #${runId} started: ${method} (${preset}) on ${scenario}`);
-        if (!weightsFile) io.err('  Backbone weights: RANDOM (no pretrained weights): the results are not comparable to the paper.');
-      }
+      if (cancelled) void lab.jobs.cancel(runId).catch(() => undefined);
       const run = await finished;
       await lab.jobs.waitForExit(runId);
       const detail = getRun(lab.store, runId);
       if (!io.json) {
-        io.out(`Run #${runId} ${detail.status}${detail.error ? `: ${detail.error}` : ''}  (backend ${detail.backend ?? '—'}, weights ${detail.weights ?? '—'}${detail.randomInit ? ', random init' : ''})`);
+        io.out(`Run #${runId} ${detail.status}${detail.error ? `: ${detail.error}` : ''}  (backend ${detail.backend ?? '—'}, weights ${detail.weights ?? 'none'}${detail.randomInit ? ', random init' : ''})`);
+        if (detail.status === 'cancelled') io.out(`  continue it with: miad-lab train --workspace ${resolve(requiredString(options, 'workspace'))} --resume ${runId}`);
         const scopes = [...new Set(detail.metrics.map((m) => m.defectType))];
         if (scopes.length > 0) {
           io.out(['scope'.padEnd(22), 'img AUROC', ' px AUROC', '   AUPRO', ' img F1', '  px F1'].join(' '));
@@ -116,11 +206,8 @@ export const trainVerb: VerbSpec = {
           }
         }
       }
-      if (run.status !== 'done') {
-        const error = new Error(`run #${runId} ${run.status}${run.error ? `: ${run.error}` : ''}`);
-        throw error;
-      }
-      return detail;
+      if (run.status !== 'done') throw new Error(`run #${runId} ${run.status}${run.error ? `: ${run.error}` : ''}`);
+      return estimate ? { ...detail, estimate } : detail;
     } finally {
       process.off('SIGINT', onSigint);
       lab.close();

@@ -33,6 +33,11 @@ function backends(refresh = false): Promise<Probe> {
   return probe;
 }
 
+/** Our name of the best backend this machine offers (what a job without a forced backend will take). */
+export async function bestBackend(): Promise<string | null> {
+  return (await backends()).best;
+}
+
 export interface EngineHandlerDeps {
   settings: AppSettings;
 }

@@ -1,8 +1,11 @@
 /** Handlers of the `runs:*` calls: the stored runs, and jobs through the open workspace's runner. */
 import { methodPresets } from '../methods/registry';
+import { describeEstimate, estimateTraining } from '../runs/estimate';
+import { LabError } from '../../../shared/errors';
 import { buildRunReport, renderHeatmap, type ReportContext } from '../runs/report';
 import { rm } from 'node:fs/promises';
 import { diffRuns } from '../compare/config-diff';
+import { hasCheckpoint } from '../jobs/checkpoints';
 import { deleteRunRows, getRun, getSeries, listRunTable, listRuns, updateRun } from '../store/runs-repo';
 import type { JOB_BACKENDS } from '../../../shared/calls/runs';
 import type { DomainHandlers, HandlerContext } from './types';
@@ -10,6 +13,8 @@ import type { DomainHandlers, HandlerContext } from './types';
 export interface RunHandlerDeps {
   /** The stored "force backend" setting (engine:setBackend): used when a start names no backend. */
   forcedBackend: () => Promise<(typeof JOB_BACKENDS)[number] | undefined>;
+  /** The best backend this machine offers (engine:backends' probe), for estimates of unforced runs. */
+  bestBackend: () => Promise<string | null>;
 }
 
 export function runHandlers(ctx: HandlerContext, deps: RunHandlerDeps): DomainHandlers<'runs'> {
@@ -30,9 +35,24 @@ export function runHandlers(ctx: HandlerContext, deps: RunHandlerDeps): DomainHa
       return getSeries(store, runId);
     },
     'runs:presets': async ({ method }) => methodPresets(method),
+    'runs:estimate': async ({ method, preset, overrides, datasetId, scenario, backend }) => {
+      const lab = ctx.requireLab();
+      const chosen = backend ?? (await deps.forcedBackend()) ?? (await deps.bestBackend());
+      if (!chosen) throw new LabError('no compute backend is available on this machine, so no run can be estimated', 'ConflictError');
+      const available = lab.store.listSamples({ datasetId, scenario, split: 'train', offset: 0, limit: 1 }).total;
+      const estimate = await estimateTraining(lab.store, (id) => lab.jobs.runDir(id), { method, preset, overrides, availableImages: available, backend: chosen });
+      return { ...estimate, text: describeEstimate(estimate) };
+    },
     'runs:report': async ({ runId }) => buildRunReport(report(), runId),
     'runs:heatmap': async ({ runId, relPath }) => ({ path: await renderHeatmap(report(), runId, relPath) }),
-    'runs:table': async () => listRunTable(ctx.requireLab().store),
+    'runs:table': async () => {
+      const lab = ctx.requireLab();
+      const rows = listRunTable(lab.store);
+      for (const row of rows) {
+        if (row.kind === 'internal' && (row.status === 'failed' || row.status === 'cancelled')) row.resumable = await hasCheckpoint(lab.jobs.runDir(row.id));
+      }
+      return rows;
+    },
     'runs:update': async ({ runId, name, tags, notes }) => {
       const run = updateRun(ctx.requireLab().store, runId, { name, tags, notes });
       // Other windows showing this run (the runs table, a report) refresh from the event.

@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GalleryItem, GalleryOutcome, ReportCurve, RunReport, ScoreHistogram } from '../../../shared/calls/runs';
+import type { GalleryItem, GalleryOutcome, ReportCurve, RunReport, RunSample, ScoreHistogram } from '../../../shared/calls/runs';
 import { LabError } from '../../../shared/errors';
 import type { RunDetail } from '../../../shared/types';
 import { MapPackReader, MapStats, pixelMetrics, resizeNearest, runDisplayScale, scoreMetrics, type Curve, type DisplayScale, type PixelSubset } from '../evaluation/index';
@@ -211,7 +211,29 @@ export async function buildRunReport(ctx: ReportContext, runId: number): Promise
   }
   const curves: ReportCurve[] = stored.map((c) => ({ defectType: c.defectType, curve: c.curve, x: c.x, y: c.y }));
   const threshold = overallThreshold(run);
-  return { runId, scenario, summary, threshold, hasMaps, histogram: scoreHistogram(predictions), curves, gallery: galleryItems(predictions, threshold, scenarioDir), warnings };
+  const samples = run.status === 'done' ? runSamples(summary, dir, scenarioDir) : [];
+  return { runId, scenario, summary, threshold, hasMaps, histogram: scoreHistogram(predictions), curves, gallery: galleryItems(predictions, threshold, scenarioDir), samples, warnings };
+}
+
+/**
+ * The test images whose model outputs the job kept (summary.samples, written by the test loop as
+ * samples/*.png), with absolute paths; entries whose files are gone are left out.
+ */
+function runSamples(summary: Record<string, unknown> | null, runDir: string, scenarioDir: string | null): RunSample[] {
+  const raw = summary?.['samples'];
+  if (!Array.isArray(raw)) return [];
+  const out: RunSample[] = [];
+  for (const s of raw as { relPath?: unknown; label?: unknown; score?: unknown; images?: unknown }[]) {
+    if (typeof s.relPath !== 'string' || typeof s.label !== 'string' || typeof s.score !== 'number' || !s.images || typeof s.images !== 'object') continue;
+    const images: Record<string, string> = {};
+    for (const [name, rel] of Object.entries(s.images as Record<string, unknown>)) {
+      // Only flat names under samples/: the summary is data, never a path to follow blindly.
+      if (typeof rel === 'string' && /^samples\/[A-Za-z0-9._-]+\.png$/.test(rel) && existsSync(join(runDir, rel))) images[name] = join(runDir, rel);
+    }
+    if (Object.keys(images).length === 0) continue;
+    out.push({ relPath: s.relPath, label: s.label, score: s.score, imagePath: scenarioDir ? join(scenarioDir, s.relPath) : null, images });
+  }
+  return out;
 }
 
 /**

@@ -369,6 +369,8 @@ export function listRunTable(store: Store): RunTableRow[] {
       startedAt: row.started_at,
       durationSec: duration,
       preset: typeof row.preset_value === 'string' ? row.preset_value : null,
+      // Whether a checkpoint exists is a question for the run folder: the handler answers it.
+      resumable: false,
       metrics: byRun.get(row.id) ?? {},
     };
   });

@@ -58,7 +58,11 @@ export function methodJobKind(definition: AnyMethodDefinition): JobKind<MethodJo
   return defineKind<MethodJobConfig>({
     name: definition.name,
     summary: definition.summary,
-    method: { title: definition.title, training: definition.training },
+    method: {
+      title: definition.title,
+      training: definition.training,
+      backbone: definition.backboneArch(definition.resolveConfig(definition.defaultPreset, {}).config) !== null,
+    },
     schema: methodConfigSchema(definition) as unknown as z.ZodType<MethodJobConfig>,
     tensors: true,
     prepare(config, { store, workspaceDir }) {

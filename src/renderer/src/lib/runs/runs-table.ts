@@ -205,7 +205,7 @@ export function windowSlots<T>(rows: readonly T[], first: number, last: number, 
  */
 export function mergeRun(rows: readonly RunTableRow[], run: RunInfo): RunTableRow[] {
   const i = rows.findIndex((r) => r.id === run.id);
-  if (i < 0) return [{ ...run, startedAt: null, durationSec: null, preset: null, metrics: {} }, ...rows];
+  if (i < 0) return [{ ...run, startedAt: null, durationSec: null, preset: null, resumable: false, metrics: {} }, ...rows];
   const out = rows.slice();
   out[i] = { ...rows[i]!, ...run };
   return out;

@@ -129,8 +129,14 @@ export async function loadRuns(): Promise<void> {
   }
 }
 
-/** Adds a run the caller just started, before its `runs:changed` arrives. */
+/**
+ * Shows a run a call just returned (runs:start, runs:cancel, runs:resume) when its `runs:changed`
+ * has not arrived yet. A row the events already hold is left alone: the call's answer can be older
+ * than an event that overtook it (a job already `running` when runs:start answers `queued`, or
+ * already `cancelled` when runs:cancel answers `running`), and the events carry every change.
+ */
 export function addRun(run: RunInfo): void {
+  if (runRows.rows.some((r) => r.id === run.id)) return;
   upsert(run);
 }
 
