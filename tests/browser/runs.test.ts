@@ -166,9 +166,9 @@ describe('runs in the browser', () => {
   }, 240_000);
 
   it('draws a live loss chart from progress events that carry a loss', async () => {
-    // No method of this build reports a loss yet, so the events come in at the edge: the page's
-    // WebSocket (wrapped before the app loads) receives runs:progress messages as the server
-    // would send them, for a run id no real run has.
+    // The chart alone, fed at the edge: the page's WebSocket (wrapped before the app loads)
+    // receives runs:progress messages as the server would send them, for a run id no real run has.
+    // A real trained run's live loss is tests/browser/training.test.ts.
     await page.addInitScript(() => {
       const sockets: WebSocket[] = [];
       (window as unknown as { testSockets: WebSocket[] }).testSockets = sockets;
