@@ -3,7 +3,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { listBackends, initBackend, nodeBackendEnv, type BackendEnv } from '../../src/main/core/engine/backends';
-import { missingTrainingKernels } from '../../src/main/core/engine/kernels/register';
+import { missingTrainingKernels, overriddenKernels } from '../../src/main/core/engine/kernels/register';
+import { defaultWasmThreads } from '../../src/main/core/engine/wasm-threads';
 import { hasGradient } from '../../src/main/core/engine/gradients';
 
 function fakeEnv(over: Partial<BackendEnv> & { installed?: string[]; modules?: Record<string, unknown> }): BackendEnv {
@@ -42,11 +43,12 @@ describe('backends on this machine', () => {
     expect(by.webgpu).toMatchObject({ available: false, reason: expect.stringMatching(/no WebGPU adapter/) });
   });
 
-  it('picks the best available (wasm), registers its missing training kernels and the gradients', async () => {
+  it('picks the best available (wasm) with the default thread pool, registers its missing training kernels, the overrides and the gradients', async () => {
     const chosen = await initBackend();
     expect(chosen.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(chosen.threads).toBe(1);
+    expect(chosen.threads).toBe(defaultWasmThreads());
+    expect(overriddenKernels('wasm')).toEqual(['Conv2DBackpropInput']);
     expect(chosen.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow']);
     expect(missingTrainingKernels('wasm')).toEqual([]);
     expect(hasGradient('Conv2D')).toBe(true);
@@ -59,6 +61,19 @@ describe('backends on this machine', () => {
     await expect(initBackend('cuda')).rejects.toThrow(/unknown backend "cuda"; choose one of tensorflow-gpu, webgpu, tensorflow, wasm, cpu/);
     expect(tf.getBackend()).toBe('cpu');
     await initBackend('wasm');
+  });
+});
+
+describe('the default wasm thread count', () => {
+  it('is the cores up to 4, or MIAD_WASM_THREADS; a bad value is refused clearly', () => {
+    expect(defaultWasmThreads({}, 1)).toBe(1);
+    expect(defaultWasmThreads({}, 2)).toBe(2);
+    expect(defaultWasmThreads({}, 16)).toBe(4);
+    expect(defaultWasmThreads({ MIAD_WASM_THREADS: '1' }, 16)).toBe(1);
+    expect(defaultWasmThreads({ MIAD_WASM_THREADS: ' 6 ' }, 2)).toBe(6);
+    expect(defaultWasmThreads({ MIAD_WASM_THREADS: '' }, 2)).toBe(2);
+    expect(() => defaultWasmThreads({ MIAD_WASM_THREADS: '0' }, 2)).toThrow(/MIAD_WASM_THREADS must be a positive integer .*"0"/);
+    expect(() => defaultWasmThreads({ MIAD_WASM_THREADS: 'two' }, 2)).toThrow(/MIAD_WASM_THREADS must be a positive integer/);
   });
 });
 

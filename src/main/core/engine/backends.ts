@@ -19,9 +19,9 @@ import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import { LabError } from '../../../shared/errors';
 import { BACKEND_NAMES, isBackendName, type BackendName } from '../../../shared/backends';
-import { registerMissingKernels } from './kernels/register';
+import { registerKernelOverrides, registerMissingKernels } from './kernels/register';
 import './gradients';
-import { prepareWasmThreads } from './wasm-threads';
+import { defaultWasmThreads, prepareWasmThreads } from './wasm-threads';
 
 export { BACKEND_NAMES, isBackendName, type BackendName };
 
@@ -212,11 +212,17 @@ async function load(name: BackendName, env: BackendEnv, wasmThreads: number | un
       // Threads can only be chosen before the backend's first initialisation in this process.
       if (wasmThreads !== undefined && wasmThreads > 1 && !initialisationStarted('wasm')) {
         const threaded = prepareWasmThreads(wasmThreads, wasm.setThreadsCount);
+        let ok = false;
         try {
-          await tf.setBackend('wasm');
+          ok = await tf.setBackend('wasm');
+        } catch {
+          ok = false;
         } finally {
           threaded.restore();
         }
+        // Threads are on by default, so a runtime where the threaded binary cannot start (no
+        // worker_threads, no SharedArrayBuffer) must still get wasm: the single-threaded binary.
+        if (!ok) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       }
       return 'wasm';
     }
@@ -230,7 +236,8 @@ export interface InitOptions {
   env?: BackendEnv;
   /**
    * wasm: size of its thread pool (XNNPACK, via Web Workers on worker_threads; see wasm-threads.ts).
-   * Default 1 (no workers). Only honoured by the first wasm initialisation in a process.
+   * Default `defaultWasmThreads()` (env MIAD_WASM_THREADS, else the cores up to 4; 1 = no workers).
+   * Only honoured by the first wasm initialisation in a process.
    */
   wasmThreads?: number;
 }
@@ -238,7 +245,7 @@ export interface InitOptions {
 /**
  * Picks and initialises a backend. With `preferred`, that one or a LabError saying why it cannot
  * run; without, the best available one. Also registers the kernels the chosen backend lacks for
- * training (kernels/register.ts).
+ * training and replaces the ones it runs too slowly (kernels/register.ts).
  */
 export async function initBackend(preferred?: string, options: InitOptions = {}): Promise<ChosenBackend> {
   const env = options.env ?? nodeBackendEnv;
@@ -254,11 +261,12 @@ export async function initBackend(preferred?: string, options: InitOptions = {})
       continue;
     }
     try {
-      const tfName = await load(name, env, options.wasmThreads);
+      const tfName = await load(name, env, name === 'wasm' ? (options.wasmThreads ?? defaultWasmThreads()) : undefined);
       const ok = await tf.setBackend(tfName);
       if (!ok) throw new Error(`tfjs could not initialise backend ${tfName}`);
       await tf.ready();
       registerMissingKernels(tfName);
+      registerKernelOverrides(tfName);
       const chosen: ChosenBackend = { name, tfName, skipped };
       if (tfName === 'wasm') {
         const wasm = (await env.importModule('@tensorflow/tfjs-backend-wasm')) as typeof import('@tensorflow/tfjs-backend-wasm');

@@ -16,6 +16,38 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LabError } from '../../../shared/errors';
+
+/**
+ * The most threads the default asks for. A cap, not a measurement (only 2 cores were at hand): each
+ * thread is a worker with its own JavaScript heap, and elementwise kernels do not use them.
+ */
+const MAX_DEFAULT_THREADS = 4;
+
+/**
+ * The wasm thread-pool size `initBackend` uses when the caller names none: env MIAD_WASM_THREADS
+ * when set (a positive integer; 1 turns threads off), else the machine's parallelism capped at 4.
+ *
+ * Why on by default (issue 13 item 6; bench/conv-backprop-input.ts on a shared 2-core machine, wasm
+ * with our composed Conv2DBackpropInput): a training step of a 4-layer conv net (8×64², 32
+ * channels, forward + tf.valueAndGrads + SGD) ran 1.42× and 1.32× faster with 2 threads than with 1
+ * (250 and 270 ms against 356 and 352), 2.03× (180 against 366 ms) when the second core was idle,
+ * and between 0.76× and 1.25× in four runs while other jobs held the cores. Conv2D forward and the
+ * composed dX reach 45–58 GFLOP/s with 2 threads against 26–30 with 1. The weights after 3 seeded
+ * SGD steps were bit-identical with 1 and 2 threads and between repeated runs (XNNPACK splits
+ * output tiles, not reductions), so a resumed run does not depend on the thread count.
+ * Elementwise kernels stay single-threaded either way; the heap ceiling is the same (4 GiB).
+ */
+export function defaultWasmThreads(env: NodeJS.ProcessEnv = process.env, parallelism: number = os.availableParallelism()): number {
+  const raw = env.MIAD_WASM_THREADS?.trim();
+  if (raw) {
+    if (!/^\d+$/.test(raw) || Number(raw) < 1) {
+      throw new LabError(`MIAD_WASM_THREADS must be a positive integer (1 turns wasm threads off), not ${JSON.stringify(raw)}`, 'ValidationError');
+    }
+    return Number(raw);
+  }
+  return Math.max(1, Math.min(MAX_DEFAULT_THREADS, parallelism));
+}
 
 const MAIN_PREFIX = 'var WasmBackendModuleThreadedSimd';
 /** The branch of the worker script that turns the main-script Blob into a blob: URL. */
