@@ -47,6 +47,7 @@ No safetensors package is needed: the format is read and written with json + num
 """
 import argparse
 import json
+import time
 import math
 import os
 import struct
@@ -312,13 +313,40 @@ def mode_train(model, args):
     return {"losses": losses}
 
 
+def mode_bench(args):
+    """Training images/s of the same step the lab runs (forward, MSE, backward, Adam with coupled
+    weight decay), random init and random images, on --threads CPU threads; prints one JSON line."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = UnetAutoencoder(args.base_width, args.latent, args.activation)
+    model.train()
+    opt = make_optimizer(model, args)
+    x = torch.rand(args.batch_size, 3, args.size, args.size) * 2 - 1
+
+    def step():
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), x)
+        loss.backward()
+        opt.step()
+
+    step()
+    t0 = time.perf_counter()
+    for _ in range(args.iters):
+        step()
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"images_per_s": args.iters * args.batch_size / seconds, "threads": args.threads, "torch": torch.__version__}))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("mode", choices=["step", "train"])
-    parser.add_argument("--weights", required=True, help="initial state dict (.safetensors, torch names and layouts), loaded strictly")
-    parser.add_argument("--train", required=True, help="training images, .npy NHWC float in [0, 1]")
-    parser.add_argument("--test", required=True, help="test images for the eval-mode outputs, .npy NHWC in [0, 1]")
-    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("mode", choices=["step", "train", "bench"])
+    parser.add_argument("--weights", help="initial state dict (.safetensors, torch names and layouts), loaded strictly")
+    parser.add_argument("--train", help="training images, .npy NHWC float in [0, 1]")
+    parser.add_argument("--test", help="test images for the eval-mode outputs, .npy NHWC in [0, 1]")
+    parser.add_argument("--out", help="output folder")
+    parser.add_argument("--size", type=int, default=64, help="bench mode: input size")
+    parser.add_argument("--threads", type=int, default=2, help="bench mode: torch threads")
+    parser.add_argument("--iters", type=int, default=3, help="bench mode: timed training steps (after one warm-up step)")
     parser.add_argument("--base-width", type=int, default=8)
     parser.add_argument("--latent", type=int, default=0)
     parser.add_argument("--activation", choices=["tanh", "none"], default="tanh")
@@ -335,6 +363,12 @@ def main():
     parser.add_argument("--grads-from", help="step mode: take the Adam step with the gradients in this folder (grad.<name>.npy)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     args = parser.parse_args()
+    if args.mode == "bench":
+        mode_bench(args)
+        return
+    for required in ("weights", "train", "test", "out"):
+        if getattr(args, required) is None:
+            parser.error(f"{args.mode} mode needs --{required}")
     args.sigmas = [float(s) for s in args.sigmas.split(",") if s.strip()]
     if args.mode == "train" and not args.save:
         parser.error("train mode needs --save")
