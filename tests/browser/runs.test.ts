@@ -44,10 +44,12 @@ describe('runs in the browser', () => {
     await pickScenarios(['nut_and_bolt']);
     await expect(page.getByTestId('launch-submit').textContent()).resolves.toBe('Start run');
     await page.getByTestId('launch-preset').selectOption('fast');
-    const table = page.getByTestId('preset-values');
-    await expect(table.locator('tr', { hasText: 'arch' }).textContent()).resolves.toMatch(/resnet18\s*ours/);
-    await expect(table.locator('tr', { hasText: 'batchSize' }).textContent()).resolves.toMatch(/16\s*ours/);
-    await expect(table.locator('tr', { hasText: 'coresetRatio' }).textContent()).resolves.toMatch(/0\.1\s*anomalib/);
+    // Each value sits in an input (editable into an override) beside its source.
+    const row = async (key: string) => `${await page.getByTestId(`launch-value-${key}`).inputValue()} ${await page.getByTestId(`launch-source-${key}`).textContent()}`;
+    await expect(row('arch')).resolves.toBe('resnet18 ours');
+    await expect(row('batchSize')).resolves.toBe('16 ours');
+    await expect(row('coresetRatio')).resolves.toBe('0.1 anomalib');
+    await expect(row('layers')).resolves.toBe('layer2 + layer3 anomalib');
     await expect(page.getByTestId('runs-empty').isVisible()).resolves.toBe(true);
     await page.screenshot({ path: await artifactPath('runs-1-launch.png'), fullPage: true });
   });
