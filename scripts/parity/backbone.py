@@ -25,7 +25,6 @@ needed: the format is read here with json + numpy.
 import argparse
 import json
 import os
-import struct
 import sys
 import time
 
@@ -38,38 +37,14 @@ except ImportError as exc:  # pragma: no cover - reported to the caller, who tel
     sys.stderr.write(f"backbone.py: PyTorch is not installed for {sys.executable} ({exc}); run scripts/install-torch.sh\n")
     sys.exit(3)
 
+from safetensors_np import read_safetensors  # noqa: E402
+
 LAYERS = ("layer1", "layer2", "layer3", "layer4")
 ARCH_LAYERS = {"resnet18": LAYERS, "wide_resnet50_2": LAYERS, "efficientnet_b4": LAYERS + ("layer5",)}
 # efficientnet_b4: index into torchvision's model.features whose output each layer is.
 EFFNET_LAYER_FEATURE = {"layer1": 1, "layer2": 2, "layer3": 3, "layer4": 5, "layer5": 7}
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
-DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
-
-
-def read_safetensors(path):
-    """Returns {name: torch.Tensor}; BF16 is widened to float32 by bit shifting."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        buf = raw[base + b : base + e]
-        shape = info["shape"]
-        if info["dtype"] == "BF16":
-            arr = (np.frombuffer(buf, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
-        else:
-            arr = np.frombuffer(buf, dtype=np.dtype(DTYPES[info["dtype"]]).newbyteorder("<"))
-        arr = arr.reshape(shape).copy()
-        if arr.dtype == np.float16:
-            arr = arr.astype(np.float32)
-        out[name] = torch.from_numpy(arr)
-    return out
 
 
 def timm_to_torchvision(state):

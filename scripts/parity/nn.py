@@ -27,7 +27,6 @@ The .safetensors format is read and written here with json + numpy (no third-par
 """
 import json
 import os
-import struct
 import sys
 import warnings
 
@@ -41,47 +40,8 @@ except ImportError as exc:  # pragma: no cover - reported to the caller, who tel
     sys.stderr.write(f"nn.py: PyTorch is not installed for {sys.executable} ({exc}); run scripts/install-torch.sh\n")
     sys.exit(3)
 
-DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
-NP_TO_ST = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64", np.dtype(np.int32): "I32"}
+from safetensors_np import read_safetensors, write_safetensors  # noqa: E402
 
-
-def read_safetensors(path):
-    """Returns {name: torch.Tensor} in file order."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        arr = np.frombuffer(raw[base + b : base + e], dtype=np.dtype(DTYPES[info["dtype"]]).newbyteorder("<"))
-        out[name] = torch.from_numpy(arr.reshape(info["shape"]).copy())
-    return out
-
-
-def write_safetensors(path, tensors):
-    """Writes {name: torch.Tensor} (float32 / int64) in the given order, header padded to 8 bytes."""
-    header = {}
-    chunks = []
-    offset = 0
-    for name, t in tensors.items():
-        # .copy(order="C"), not np.ascontiguousarray: the latter turns a 0-d tensor (num_batches_tracked) into shape [1].
-        arr = t.detach().cpu().numpy().copy(order="C")
-        arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
-        data = arr.tobytes()
-        header[name] = {"dtype": NP_TO_ST[np.dtype(arr.dtype.name)], "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    text = json.dumps(header).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for c in chunks:
-            f.write(c)
 
 
 def load(folder, name):

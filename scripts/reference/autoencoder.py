@@ -50,7 +50,6 @@ import json
 import time
 import math
 import os
-import struct
 import sys
 
 import numpy as np
@@ -63,52 +62,9 @@ except ImportError as exc:  # pragma: no cover - reported to the caller, who tel
     sys.stderr.write(f"autoencoder.py: PyTorch is not installed for {sys.executable} ({exc}); run scripts/install-torch.sh\n")
     sys.exit(3)
 
-DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
-NP_TO_ST = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64", np.dtype(np.int32): "I32"}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "parity"))
+from safetensors_np import read_safetensors, write_safetensors  # noqa: E402
 
-
-# --- .safetensors with json + numpy ---------------------------------------------------------------------
-
-
-def read_safetensors(path):
-    """{name: torch.Tensor} in file order."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        arr = np.frombuffer(raw[base + b : base + e], dtype=np.dtype(DTYPES[info["dtype"]]).newbyteorder("<"))
-        out[name] = torch.from_numpy(arr.reshape(info["shape"]).astype(arr.dtype.newbyteorder("="), copy=True))
-    return out
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """Writes {name: torch.Tensor} (float32 / int64) in the given order; header padded with spaces to 8 bytes."""
-    header = {}
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    chunks = []
-    offset = 0
-    for name, t in tensors.items():
-        # np.ascontiguousarray would turn a 0-d tensor (num_batches_tracked) into shape [1]: reshape back.
-        arr = np.ascontiguousarray(t.detach().cpu().numpy()).reshape(tuple(t.shape))
-        kind = NP_TO_ST[np.dtype(arr.dtype.name)]
-        data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": kind, "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    text = json.dumps(header).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for c in chunks:
-            f.write(c)
 
 
 # --- the network ------------------------------------------------------------------------------------------

@@ -20,8 +20,8 @@
  *   - fast: base width 16 at 64 px on 64 images, 50 epochs: minutes on a CPU, for demos and tests.
  */
 import { z } from 'zod';
-import { LabError } from '../../../../shared/errors';
 import { convFlops } from '../components/flops';
+import { resolvePreset, type SourcedPreset } from '../presets';
 import type { ResolvedConfig, TrainingCost } from '../method';
 
 export const AUTOENCODER_PRESETS = ['paper', 'fast'] as const;
@@ -56,9 +56,7 @@ export interface AutoencoderConfig {
   checkpointSteps: number;
 }
 
-type Sourced = { [K in keyof Omit<AutoencoderConfig, 'preset'>]: [AutoencoderConfig[K], string] };
-
-const PAPER: Sourced = {
+const PAPER: SourcedPreset<AutoencoderConfig> = {
   inputSize: [256, 'paper A.2.5'],
   batchSize: [16, 'paper A.2.5'],
   epochs: [100, 'paper A.2.5'],
@@ -79,7 +77,7 @@ const PAPER: Sourced = {
   checkpointSteps: [0, 'ours'],
 };
 
-const PRESETS: Record<AutoencoderPreset, Sourced> = {
+const PRESETS: Record<AutoencoderPreset, SourcedPreset<AutoencoderConfig>> = {
   paper: PAPER,
   fast: {
     ...PAPER,
@@ -129,22 +127,7 @@ export const autoencoderOverridesSchema = z
   .strict();
 
 export function resolveAutoencoderConfig(preset: string = 'paper', overrides: unknown = {}): ResolvedConfig<AutoencoderConfig> {
-  if (!(AUTOENCODER_PRESETS as readonly string[]).includes(preset)) {
-    throw new LabError(`unknown Auto-Encoder preset ${JSON.stringify(preset)}; choose one of ${AUTOENCODER_PRESETS.join(', ')}`, 'ValidationError');
-  }
-  const parsed = autoencoderOverridesSchema.safeParse(overrides ?? {});
-  if (!parsed.success) {
-    throw new LabError(`Auto-Encoder overrides: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, 'ValidationError');
-  }
-  const base = PRESETS[preset as AutoencoderPreset];
-  const config = { preset } as Record<string, unknown>;
-  const sources: Record<string, string> = {};
-  for (const [key, [value, source]] of Object.entries(base) as [string, [unknown, string]][]) {
-    const o = (parsed.data as Record<string, unknown>)[key];
-    config[key] = o !== undefined ? o : value;
-    sources[key] = o !== undefined ? 'override' : source;
-  }
-  return { config: config as unknown as AutoencoderConfig, sources };
+  return resolvePreset<AutoencoderConfig>('Auto-Encoder', PRESETS, preset, overrides, autoencoderOverridesSchema);
 }
 
 /**

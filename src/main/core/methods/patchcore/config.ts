@@ -16,7 +16,7 @@
  *   - fast: a small configuration for demos and tests (resnet18, input 96, 64 images).
  */
 import { z } from 'zod';
-import { LabError } from '../../../../shared/errors';
+import { resolvePreset, type SourcedPreset } from '../presets';
 
 export const PATCHCORE_PRESETS = ['full', 'paper', 'fast'] as const;
 export type PatchCorePreset = (typeof PATCHCORE_PRESETS)[number];
@@ -50,7 +50,7 @@ export interface PatchCoreConfig {
 
 export type PatchCoreOverrides = Partial<Omit<PatchCoreConfig, 'preset'>>;
 
-type Sourced = { [K in keyof Omit<PatchCoreConfig, 'preset'>]: [PatchCoreConfig[K], ValueSource] };
+type Sourced = SourcedPreset<PatchCoreConfig> & { [K in keyof Omit<PatchCoreConfig, 'preset'>]: [PatchCoreConfig[K], ValueSource] };
 
 const FULL: Sourced = {
   arch: ['wide_resnet50_2', 'paper A.2.2'],
@@ -126,20 +126,5 @@ export interface ResolvedPatchCoreConfig {
 
 /** The preset's values with `overrides` applied (validated); throws LabError('ValidationError'). */
 export function resolvePatchCoreConfig(preset: string = 'full', overrides: unknown = {}): ResolvedPatchCoreConfig {
-  if (!(PATCHCORE_PRESETS as readonly string[]).includes(preset)) {
-    throw new LabError(`unknown PatchCore preset ${JSON.stringify(preset)}; choose one of ${PATCHCORE_PRESETS.join(', ')}`, 'ValidationError');
-  }
-  const parsed = patchCoreOverridesSchema.safeParse(overrides ?? {});
-  if (!parsed.success) {
-    throw new LabError(`PatchCore overrides: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, 'ValidationError');
-  }
-  const base = PRESETS[preset as PatchCorePreset];
-  const config = { preset } as Record<string, unknown>;
-  const sources = {} as Record<string, ValueSource>;
-  for (const [key, [value, source]] of Object.entries(base) as [string, [unknown, ValueSource]][]) {
-    const o = (parsed.data as Record<string, unknown>)[key];
-    config[key] = o !== undefined ? o : value;
-    sources[key] = o !== undefined ? 'override' : source;
-  }
-  return { config: config as unknown as PatchCoreConfig, sources: sources as ResolvedPatchCoreConfig['sources'] };
+  return resolvePreset<PatchCoreConfig>('PatchCore', PRESETS, preset, overrides, patchCoreOverridesSchema) as ResolvedPatchCoreConfig;
 }
