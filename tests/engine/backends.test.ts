@@ -65,15 +65,13 @@ describe('backends on this machine', () => {
 });
 
 describe('the default wasm thread count', () => {
-  it('is the cores up to 4, or MIAD_WASM_THREADS; a bad value is refused clearly', () => {
-    expect(defaultWasmThreads({}, 1)).toBe(1);
-    expect(defaultWasmThreads({}, 2)).toBe(2);
-    expect(defaultWasmThreads({}, 16)).toBe(4);
-    expect(defaultWasmThreads({ MIAD_WASM_THREADS: '1' }, 16)).toBe(1);
-    expect(defaultWasmThreads({ MIAD_WASM_THREADS: ' 6 ' }, 2)).toBe(6);
-    expect(defaultWasmThreads({ MIAD_WASM_THREADS: '' }, 2)).toBe(2);
-    expect(() => defaultWasmThreads({ MIAD_WASM_THREADS: '0' }, 2)).toThrow(/MIAD_WASM_THREADS must be a positive integer .*"0"/);
-    expect(() => defaultWasmThreads({ MIAD_WASM_THREADS: 'two' }, 2)).toThrow(/MIAD_WASM_THREADS must be a positive integer/);
+  it('is 1 (threads are opt-in), or MIAD_WASM_THREADS; a bad value is refused clearly', () => {
+    expect(defaultWasmThreads({})).toBe(1);
+    expect(defaultWasmThreads({ MIAD_WASM_THREADS: '1' })).toBe(1);
+    expect(defaultWasmThreads({ MIAD_WASM_THREADS: ' 6 ' })).toBe(6);
+    expect(defaultWasmThreads({ MIAD_WASM_THREADS: '' })).toBe(1);
+    expect(() => defaultWasmThreads({ MIAD_WASM_THREADS: '0' })).toThrow(/MIAD_WASM_THREADS must be a positive integer .*"0"/);
+    expect(() => defaultWasmThreads({ MIAD_WASM_THREADS: 'two' })).toThrow(/MIAD_WASM_THREADS must be a positive integer/);
   });
 });
 

@@ -195,6 +195,9 @@ function initialisationStarted(tfName: string): boolean {
   return tfName in (tf.engine() as unknown as { registry: Record<string, unknown> }).registry;
 }
 
+/** How long the threaded wasm binary may take to start its workers before the start is declared hung (wasm-threads.ts). */
+const WASM_THREADED_INIT_MS = 60_000;
+
 /** Imports the candidate's package (which registers it with tfjs) and returns tfjs' name for it. */
 async function load(name: BackendName, env: BackendEnv, wasmThreads: number | undefined): Promise<string> {
   switch (name) {
@@ -213,11 +216,22 @@ async function load(name: BackendName, env: BackendEnv, wasmThreads: number | un
       if (wasmThreads !== undefined && wasmThreads > 1 && !initialisationStarted('wasm')) {
         const threaded = prepareWasmThreads(wasmThreads, wasm.setThreadsCount);
         let ok = false;
+        let timer: NodeJS.Timeout | undefined;
+        const hung = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new LabError(`the wasm backend with ${wasmThreads} threads did not start within ${WASM_THREADED_INIT_MS / 1000} s (its workers never answered); run with MIAD_WASM_THREADS=1 (no threads)`, 'LabError')),
+            WASM_THREADED_INIT_MS,
+          );
+          timer.unref();
+        });
         try {
-          ok = await tf.setBackend('wasm');
-        } catch {
+          ok = await Promise.race([tf.setBackend('wasm'), hung]);
+        } catch (e) {
+          // A hang cannot be undone in this process (the backend's initialisation stays pending): fail loudly.
+          if (e instanceof LabError) throw e;
           ok = false;
         } finally {
+          clearTimeout(timer);
           threaded.restore();
         }
         // Threads are on by default, so a runtime where the threaded binary cannot start (no
@@ -236,7 +250,7 @@ export interface InitOptions {
   env?: BackendEnv;
   /**
    * wasm: size of its thread pool (XNNPACK, via Web Workers on worker_threads; see wasm-threads.ts).
-   * Default `defaultWasmThreads()` (env MIAD_WASM_THREADS, else the cores up to 4; 1 = no workers).
+   * Default `defaultWasmThreads()` (env MIAD_WASM_THREADS, else 1 = no workers).
    * Only honoured by the first wasm initialisation in a process.
    */
   wasmThreads?: number;

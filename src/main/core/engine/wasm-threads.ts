@@ -19,26 +19,24 @@ import { join } from 'node:path';
 import { LabError } from '../../../shared/errors';
 
 /**
- * The most threads the default asks for. A cap, not a measurement (only 2 cores were at hand): each
- * thread is a worker with its own JavaScript heap, and elementwise kernels do not use them.
- */
-const MAX_DEFAULT_THREADS = 4;
-
-/**
  * The wasm thread-pool size `initBackend` uses when the caller names none: env MIAD_WASM_THREADS
- * when set (a positive integer; 1 turns threads off), else the machine's parallelism capped at 4.
+ * when set (a positive integer; 1 = no workers), else 1: threads are opt-in.
  *
- * Why on by default (issue 13 item 6; bench/conv-backprop-input.ts on a shared 2-core machine, wasm
+ * What threads buy (issue 13 item 6; bench/conv-backprop-input.ts on a shared 2-core machine, wasm
  * with our composed Conv2DBackpropInput): a training step of a 4-layer conv net (8×64², 32
  * channels, forward + tf.valueAndGrads + SGD) ran 1.42× and 1.32× faster with 2 threads than with 1
  * (250 and 270 ms against 356 and 352), 2.03× (180 against 366 ms) when the second core was idle,
- * and between 0.76× and 1.25× in four runs while other jobs held the cores. Conv2D forward and the
- * composed dX reach 45–58 GFLOP/s with 2 threads against 26–30 with 1. The weights after 3 seeded
- * SGD steps were bit-identical with 1 and 2 threads and between repeated runs (XNNPACK splits
- * output tiles, not reductions), so a resumed run does not depend on the thread count.
- * Elementwise kernels stay single-threaded either way; the heap ceiling is the same (4 GiB).
+ * and between 0.76× and 1.25× in four runs while other jobs held the cores. The weights after 3
+ * seeded SGD steps were bit-identical with 1 and 2 threads (XNNPACK splits output tiles, not
+ * reductions), so a resumed run does not depend on the thread count.
+ * Why not the default: in a test-suite run (tests/nn/parity.test.ts, the fork's first file, the other
+ * fork starting wasm too, both cores busy) the threaded initialisation never finished: the backend's
+ * init promise stayed pending with its workers idle for 8 minutes. It did not recur in 28 lone
+ * starts. A 1.3× gain is not worth a job that can hang, so threads are for whoever asks, and a start
+ * that hangs fails after WASM_THREADED_INIT_MS (backends.ts) with a message naming MIAD_WASM_THREADS
+ * instead of waiting forever.
  */
-export function defaultWasmThreads(env: NodeJS.ProcessEnv = process.env, parallelism: number = os.availableParallelism()): number {
+export function defaultWasmThreads(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.MIAD_WASM_THREADS?.trim();
   if (raw) {
     if (!/^\d+$/.test(raw) || Number(raw) < 1) {
@@ -46,7 +44,7 @@ export function defaultWasmThreads(env: NodeJS.ProcessEnv = process.env, paralle
     }
     return Number(raw);
   }
-  return Math.max(1, Math.min(MAX_DEFAULT_THREADS, parallelism));
+  return 1;
 }
 
 const MAIN_PREFIX = 'var WasmBackendModuleThreadedSimd';
