@@ -4,15 +4,20 @@
  * so `tf.grad` through a conv net throws there. Registration only adds what is missing, so a
  * backend's own kernel always wins.
  *
- * The one exception is `registerKernelOverrides`: wasm's own `Conv2DBackpropInput` is a scalar
+ * The exception is `registerKernelOverrides`: wasm's own `Conv2DBackpropInput` is a scalar
  * loop ~10× slower than its Conv2D (issue 13 item 6), so it is replaced by a composition on
- * XNNPACK kernels (conv2d-backprop-input.ts), which keeps the native kernel as its fallback.
+ * XNNPACK kernels (conv2d-backprop-input.ts), which keeps the native kernel as its fallback; and
+ * wasm's scalar-loop data-movement kernels that a training step leans on (`Tile`, in tfjs-core's
+ * batch-norm gradient; `MaxPoolGrad`; `Identity`, which copies every tensor a gradient saves) are
+ * replaced by heap copies or shared memory, bit-identical to theirs (tile.ts, max-pool-grad.ts).
  */
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { jsKernelConfigs } from './js-kernels';
+import { maxPoolGradConfig } from './max-pool-grad';
+import { identityConfig, tileConfig } from './tile';
 
 /**
  * Kernels that gradients of the ops our methods use end up calling: conv/depthwise/pool/resize
@@ -54,8 +59,18 @@ export function registerMissingKernels(backendName: string): string[] {
   return added;
 }
 
-/** Kernels a backend has but that we replace, per tfjs backend name. */
+/**
+ * Kernels a backend has but that we replace, per tfjs backend name: compute kernels whose native
+ * version stays selectable (setConv2DBackpropInputImpl) for before/after measurements.
+ */
 const OVERRIDES: Record<string, readonly string[]> = { wasm: ['Conv2DBackpropInput'] };
+
+/**
+ * Data-movement kernels we replace outright, per tfjs backend name: their results are copies of
+ * the input's values, bit-identical to the native kernel's, which stays the fallback for what the
+ * replacement does not handle (e.g. strings).
+ */
+const REPLACEMENTS: Record<string, readonly string[]> = { wasm: ['Tile', 'MaxPoolGrad', 'Identity'] };
 
 /** The backend's own configs we replaced and the configs we registered instead, by kernel/backend. */
 const natives = new Map<string, KernelConfig>();
@@ -65,17 +80,34 @@ const key = (kernelName: string, backendName: string): string => `${backendName}
 export type Conv2DBackpropInputImpl = 'composed' | 'native';
 let backpropInputImpl: Conv2DBackpropInputImpl = 'composed';
 
+function overrideConfig(kernelName: string, native: KernelConfig): KernelConfig {
+  switch (kernelName) {
+    case 'Conv2DBackpropInput':
+      return conv2dBackpropInputConfig(native, () => backpropInputImpl === 'native');
+    case 'Tile':
+      return tileConfig(native);
+    case 'MaxPoolGrad':
+      return maxPoolGradConfig(native);
+    case 'Identity':
+      return identityConfig(native);
+    default:
+      throw new Error(`no override for kernel ${kernelName}`);
+  }
+}
+
 /**
- * Replaces the kernels `backendName` has but runs too slowly for training (today: wasm's
- * `Conv2DBackpropInput`) with ours. Idempotent; returns the names replaced by this call.
+ * Replaces the kernels `backendName` has but runs too slowly for training (OVERRIDES and
+ * REPLACEMENTS: on wasm `Conv2DBackpropInput`, `Tile`, `MaxPoolGrad`,
+ * `Identity`) with ours. Idempotent; returns the names
+ * replaced by this call.
  */
 export function registerKernelOverrides(backendName: string): string[] {
   const replaced: string[] = [];
-  for (const kernelName of OVERRIDES[backendName] ?? []) {
+  for (const kernelName of [...(OVERRIDES[backendName] ?? []), ...(REPLACEMENTS[backendName] ?? [])]) {
     const k = key(kernelName, backendName);
     const current = getKernel(kernelName, backendName);
     if (current === undefined || current === ours.get(k)) continue;
-    const config = conv2dBackpropInputConfig(current, () => backpropInputImpl === 'native');
+    const config = overrideConfig(kernelName, current);
     unregisterKernel(kernelName, backendName);
     registerKernel(config);
     natives.set(k, current);
@@ -90,12 +122,39 @@ export function nativeKernel(kernelName: string, backendName: string): KernelCon
   return natives.get(key(kernelName, backendName));
 }
 
-/** The kernels of `backendName` whose registered config is ours right now. */
-export function overriddenKernels(backendName: string): string[] {
-  return (OVERRIDES[backendName] ?? []).filter((name) => {
+const installed = (names: readonly string[] | undefined, backendName: string): string[] =>
+  (names ?? []).filter((name) => {
     const config = ours.get(key(name, backendName));
     return config !== undefined && getKernel(name, backendName) === config;
   });
+
+/** The compute kernels of `backendName` (OVERRIDES) whose registered config is ours right now. */
+export function overriddenKernels(backendName: string): string[] {
+  return installed(OVERRIDES[backendName], backendName);
+}
+
+/** The data-movement kernels of `backendName` (REPLACEMENTS) whose registered config is ours right now. */
+export function replacedKernels(backendName: string): string[] {
+  return installed(REPLACEMENTS[backendName], backendName);
+}
+
+/**
+ * Installs our config (`'ours'`, the default after registerKernelOverrides) or the backend's own
+ * (`'native'`) for a kernel of REPLACEMENTS, for before/after measurements in one process
+ * (bench/autoencoder-train.ts --ab). Returns the previous choice; a kernel we did not replace is
+ * left alone ('native').
+ */
+export function selectReplacement(kernelName: string, backendName: string, which: 'ours' | 'native'): 'ours' | 'native' {
+  const k = key(kernelName, backendName);
+  const mine = ours.get(k);
+  const native = natives.get(k);
+  if (!mine || !native || !(REPLACEMENTS[backendName] ?? []).includes(kernelName)) return 'native';
+  const previous = getKernel(kernelName, backendName) === mine ? 'ours' : 'native';
+  if (previous !== which) {
+    unregisterKernel(kernelName, backendName);
+    registerKernel(which === 'ours' ? mine : native);
+  }
+  return previous;
 }
 
 /**

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LabError } from '../../../../shared/errors';
+import { batchNormForwardChannelsLast, batchNormGradCentered, batchNormGradChannelsLast, channelSums } from '../kernels/batch-norm-grad';
 import { Module } from './module';
 import { normal, ones, torchDefaultBias, torchDefaultWeight, xavierUniform, zeros } from './init';
 import type { Rng } from './rng';
@@ -78,8 +79,40 @@ export class Conv2d extends Module {
   /** x [batch, h, w, in] → [batch, ⌊(h + 2p − d(k−1) − 1)/s⌋ + 1, …, out]. */
   forward(x: tf.Tensor4D): tf.Tensor4D {
     const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, this.#pad, 'NHWC', this.dilation);
-    return this.bias ? tf.add(y, this.bias) : y;
+    return this.bias ? addChannelBias(y, this.bias as tf.Tensor1D) : y;
   }
+}
+
+export type ConvBiasImpl = 'channel-bias' | 'add';
+let convBiasImpl: ConvBiasImpl = 'channel-bias';
+
+/** Chooses how Conv2d adds its bias: addChannelBias (the default) or a plain tf.add with tfjs-core's gradient (before/after measurements); returns the previous choice. */
+export function setConvBiasImpl(impl: ConvBiasImpl): ConvBiasImpl {
+  const previous = convBiasImpl;
+  convBiasImpl = impl;
+  return previous;
+}
+
+/**
+ * y + bias over the channels of NHWC y, as `tf.add(y, bias)` computes it (the same single rounding:
+ * a 1×1 depthwise convolution with filter 1 and that bias, bit for bit the broadcast add on wasm
+ * and cpu, tests/engine/wasm-training-speed.test.ts), with its gradient given directly: dy for y,
+ * the per-channel sums of dy for the bias (kernels/batch-norm-grad.ts channelSums, two levels).
+ * On wasm a broadcast add is a scalar loop and the bias gradient's sum over non-last axes
+ * transposes dy first; this is ~2 % of a U-Net training step.
+ */
+function addChannelBias(y: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
+  if (convBiasImpl === 'add') return tf.add(y, bias);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [yi, b] = args as [tf.Tensor4D, tf.Tensor1D];
+    const filter = tf.ones([1, 1, yi.shape[3], 1]) as tf.Tensor4D;
+    return {
+      value: tf.fused.depthwiseConv2d({ x: yi, filter, strides: 1, pad: 'valid', bias: b }),
+      // A reshape, as tfjs-core's Add gradient returns: a new tensor over the same data.
+      gradFunc: (dy: tf.Tensor) => [tf.reshape(dy, yi.shape), channelSums(dy as tf.Tensor4D)],
+    };
+  });
+  return f(y, bias) as tf.Tensor4D;
 }
 
 export interface ConvTranspose2dOptions {
@@ -176,6 +209,73 @@ export function batchMoments(x: tf.Tensor4D): { mean: tf.Tensor1D; variance: tf.
   return { mean, variance };
 }
 
+/**
+ * How BatchNorm2d runs in training mode:
+ * - 'vectorised' (the default): forward and gradient as 1×1 depthwise convolutions and average-pool
+ *   sums (kernels/batch-norm-grad.ts: batchNormForwardChannelsLast, batchNormGradCentered), the
+ *   gradient in torch's closed form; the same formulas, float rounding apart;
+ * - 'closed-form-grad': the forward exactly as 'composite' (batchMoments + tf.batchNorm4d, bit for
+ *   bit) with the closed-form gradient;
+ * - 'composite': batchMoments + tf.batchNorm4d, differentiated by tfjs-core (~25 passes over the
+ *   activation in the backward on wasm).
+ */
+export type BatchNormImpl = 'vectorised' | 'closed-form-grad' | 'composite';
+let batchNormImpl: BatchNormImpl = 'vectorised';
+
+/** Chooses BatchNorm2d's training-mode implementation (before/after measurements: bench/autoencoder-train.ts --ab); returns the previous one. */
+export function setBatchNormImpl(impl: BatchNormImpl): BatchNormImpl {
+  const previous = batchNormImpl;
+  batchNormImpl = impl;
+  return previous;
+}
+
+/**
+ * Batch norm with the batch's statistics in training mode, as a custom gradient (unless
+ * 'composite'): the gradient through the normalisation and through the statistics is torch's
+ * closed form (kernels/batch-norm-grad.ts) instead of tfjs-core's composite of the FusedBatchNorm
+ * and moments gradients. `onStats` sees the batch mean and variance (the running-statistics update).
+ */
+function batchNormTraining(
+  x: tf.Tensor4D,
+  scale: tf.Tensor1D,
+  offset: tf.Tensor1D,
+  eps: number,
+  onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
+): tf.Tensor4D {
+  if (batchNormImpl === 'composite') {
+    const { mean, variance } = batchMoments(x);
+    onStats(mean, variance);
+    return tf.batchNorm4d(x, mean, variance, offset, scale, eps);
+  }
+  const vectorised = batchNormImpl === 'vectorised';
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, sc, of, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    if (vectorised) {
+      const { y, xc, mean, variance } = batchNormForwardChannelsLast(xi, sc, of, eps);
+      onStats(mean, variance);
+      save([xc, variance, sc]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sxc, sv, ss] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+          return batchNormGradCentered(sxc, dy as tf.Tensor4D, sv, ss, eps);
+        },
+      };
+    }
+    const { mean, variance } = batchMoments(xi);
+    onStats(mean, variance);
+    save([xi, mean, variance, sc]);
+    return {
+      value: tf.batchNorm4d(xi, mean, variance, of, sc, eps),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sm, sv, ss] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+        return batchNormGradChannelsLast(sx, dy as tf.Tensor4D, sm, sv, ss, eps);
+      },
+    };
+  });
+  return f(x, scale, offset) as tf.Tensor4D;
+}
+
 export interface BatchNorm2dOptions {
   eps?: number;
   /** The running-average factor (torch's default 0.1). torch's `momentum=None` (cumulative average) is not supported. */
@@ -188,7 +288,8 @@ export interface BatchNorm2dOptions {
  * torch.nn.BatchNorm2d on NHWC input: weight/bias [c] (affine), buffers running_mean [c] (0),
  * running_var [c] (1), num_batches_tracked (I64 scalar, 0).
  * Training mode (or trackRunningStats false): normalises with the batch mean and BIASED variance
- * over [batch, h, w] (tf.moments; gradients flow through both statistics, as torch's) and, when
+ * over [batch, h, w] (two-level sums; gradients flow through both statistics, as torch's, in its
+ * closed form: batchNormTraining / setBatchNormImpl) and, when
  * tracking, updates running_mean = (1−m)·rm + m·mean, running_var = (1−m)·rv + m·var·n/(n−1)
  * (UNBIASED, n = batch·h·w) and num_batches_tracked += 1, exactly as torch. Eval mode: running stats.
  */
@@ -231,11 +332,10 @@ export class BatchNorm2d extends Module {
     const [b, h, w] = x.shape;
     const n = b * h * w;
     if (n < 2) throw new LabError(`BatchNorm2d: expected more than 1 value per channel when training, got input of size [${x.shape.join(', ')}]`, 'ValidationError');
-    const { mean, variance } = batchMoments(x);
-    if (this.training && this.runningMean && this.runningVar && this.numBatchesTracked) {
-      this.#updateRunningStats(mean, variance, n);
-    }
-    return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, offset, scale, this.eps);
+    const track = this.training && this.runningMean !== null && this.runningVar !== null && this.numBatchesTracked !== null;
+    return batchNormTraining(x, scale, offset, this.eps, (mean, variance) => {
+      if (track) this.#updateRunningStats(mean, variance, n);
+    });
   }
 
   #updateRunningStats(mean: tf.Tensor, variance: tf.Tensor, n: number): void {
