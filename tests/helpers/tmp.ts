@@ -1,5 +1,6 @@
 /** Temporary folders for tests, removed after the test file. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -14,4 +15,12 @@ export function useTmpDirs(): () => Promise<string> {
     made.push(dir);
     return dir;
   };
+}
+
+/**
+ * The sha256 of a file's bytes, for asserting two files are identical: `toEqual` on two Buffers walks
+ * them element by element (minutes and gigabytes for a 64 MB model file).
+ */
+export async function fileDigest(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
 }
