@@ -10,8 +10,9 @@ import { LabError } from '../../../shared/errors';
 import type { AnyMethodDefinition } from './method';
 import { autoencoderMethod } from './autoencoder/method';
 import { patchcoreMethod } from './patchcore/method';
+import { reverseDistillationMethod } from './reverse-distillation/method';
 
-export const METHODS: readonly AnyMethodDefinition[] = [patchcoreMethod, autoencoderMethod];
+export const METHODS: readonly AnyMethodDefinition[] = [patchcoreMethod, autoencoderMethod, reverseDistillationMethod];
 
 export function methodNames(): string[] {
   return METHODS.map((m) => m.name);

@@ -11,7 +11,21 @@ import { loadImageBytes } from '../components/images';
 /** Default cap of the decoded-image cache: 2 GiB ('ours'). */
 export const IMAGE_CACHE_BYTES = 2 * 1024 ** 3;
 
-export class TrainingImages {
+/**
+ * What the training loop draws its batches from: the training images (TrainingImages), or a
+ * method's own inputs made from them (RD: the frozen teacher's features, through the feature cache).
+ * `X` is a tensor or a container of tensors; the loop disposes each batch after its step.
+ */
+export interface BatchSource<X extends tf.TensorContainer = tf.Tensor4D> {
+  /** Training samples (images) one epoch visits. */
+  readonly length: number;
+  /** Bytes held in memory by the source's own cache (reported in the run's summary). */
+  readonly bytes: number;
+  /** The inputs of the samples at `indices`, in that order; the caller disposes them. */
+  batch(indices: readonly number[]): Promise<X>;
+}
+
+export class TrainingImages implements BatchSource<tf.Tensor4D> {
   private readonly cached: (Uint8Array | null)[];
   private cachedBytes = 0;
 

@@ -31,7 +31,7 @@ import type { Optimizer, OptimizerState } from '../../engine/optim/index';
 import type { CheckpointData, JobContext } from '../../jobs/kinds';
 import { abortError } from '../components/coreset';
 import type { ProgressFn } from '../method';
-import type { TrainingImages } from './image-source';
+import type { BatchSource } from './image-source';
 
 /** The checkpoint format this loop writes and reads; bumped when its meaning changes. */
 export const TRAIN_CHECKPOINT_FORMAT = 'miad-train/1';
@@ -57,14 +57,19 @@ export interface LossOutput {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyOptimizer = Optimizer<any>;
 
-export interface TrainSpec<M extends Module> {
+/**
+ * What the loop trains. `X` is what one step's loss takes: by default a batch of images
+ * [batch, size, size, 3] in [0, 1]; a method with its own inputs (trained-method.ts `inputs`) gives
+ * another tensor container (RD: the teacher's three feature maps).
+ */
+export interface TrainSpec<M extends Module, X extends tf.TensorContainer = tf.Tensor4D> {
   /** The method's name, written into checkpoints (a checkpoint of another method is refused). */
   method: string;
   /** Digest of the settings that shape the model and its training; a checkpoint with another is refused. */
   configDigest: string;
   model: M;
   optimizer: AnyOptimizer;
-  images: TrainingImages;
+  images: BatchSource<X>;
   epochs: number;
   batchSize: number;
   seed: number;
@@ -73,9 +78,9 @@ export interface TrainSpec<M extends Module> {
   /**
    * One step's loss, in train mode. Runs inside tf.variableGrads; every tensor it makes but does not
    * return is freed by that scope.
-   * @param images [batch, size, size, 3] in [0, 1]
+   * @param images one batch of `images` (by default [batch, size, size, 3] in [0, 1]); the loop disposes it
    */
-  loss(model: M, images: tf.Tensor4D, step: StepInfo): LossOutput;
+  loss(model: M, images: X, step: StepInfo): LossOutput;
   /** Checkpoint every this many seconds of training (and on cancel). */
   checkpointSeconds: number;
   /** Also checkpoint every this many steps (0: only by time); tests use it to checkpoint at known steps. */
@@ -140,7 +145,7 @@ interface LoopState {
   optimizer: unknown;
 }
 
-async function saveCheckpoint<M extends Module>(spec: TrainSpec<M>, job: JobContext, state: Omit<LoopState, 'format' | 'method' | 'configDigest' | 'optimizer'>): Promise<void> {
+async function saveCheckpoint<M extends Module, X extends tf.TensorContainer>(spec: TrainSpec<M, X>, job: JobContext, state: Omit<LoopState, 'format' | 'method' | 'configDigest' | 'optimizer'>): Promise<void> {
   const { tensors, ...meta } = spec.optimizer.state();
   const data: CheckpointData = {
     step: state.globalStep,
@@ -161,7 +166,7 @@ function refuse(message: string): LabError {
 }
 
 /** Loads a checkpoint into the model and optimiser; returns the position to continue from. */
-function restore<M extends Module>(spec: TrainSpec<M>, checkpoint: CheckpointData): LoopState {
+function restore<M extends Module, X extends tf.TensorContainer>(spec: TrainSpec<M, X>, checkpoint: CheckpointData): LoopState {
   const s = checkpoint.state as Partial<LoopState> | null;
   if (!s || s.format !== TRAIN_CHECKPOINT_FORMAT) throw refuse(`its checkpoint is not a training checkpoint of this version (format ${JSON.stringify(s?.format ?? null)}, expected ${TRAIN_CHECKPOINT_FORMAT})`);
   if (s.method !== spec.method) throw refuse(`its checkpoint was written by method ${JSON.stringify(s.method)}, this run trains ${spec.method}`);
@@ -185,7 +190,7 @@ function restore<M extends Module>(spec: TrainSpec<M>, checkpoint: CheckpointDat
  * Trains `spec.model` in place.
  * @returns facts of the training; the model is left in eval mode
  */
-export async function trainLoop<M extends Module>(spec: TrainSpec<M>, ctx: TrainContext): Promise<TrainResult> {
+export async function trainLoop<M extends Module, X extends tf.TensorContainer = tf.Tensor4D>(spec: TrainSpec<M, X>, ctx: TrainContext): Promise<TrainResult> {
   const n = spec.images.length;
   if (n === 0) throw new LabError(`${spec.method}: no training images`, 'ValidationError');
   const perEpoch = Math.ceil(n / spec.batchSize);
@@ -265,7 +270,7 @@ export async function trainLoop<M extends Module>(spec: TrainSpec<M>, ctx: Train
         tf.dispose(Object.values(parts));
         throw error;
       } finally {
-        x.dispose();
+        tf.dispose(x);
       }
       const partValues: [string, number][] = [];
       for (const [name, t] of Object.entries(parts)) {

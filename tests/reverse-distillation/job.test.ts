@@ -1,0 +1,83 @@
+/**
+ * Reverse Distillation as a real job (tiny, on MIAD-mini): in its own process, live loss, checkpoints
+ * with the teacher's features from the workspace's feature cache; SIGKILL after a checkpoint →
+ * `runs:resume` → the same student and scores as a run never interrupted; the job door refuses bad
+ * overrides at the start and a scenario without training images.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateMiadMini } from '../../src/main/core/datasets/miad-mini/generate';
+import { runCli } from '../../src/main/cli/main';
+import { createLab } from '../../src/main/core/lab';
+import type { RunProgress } from '../../src/shared/calls/runs';
+import type { RunInfo } from '../../src/shared/types';
+import { fileDigest, useTmpDirs } from '../helpers/tmp';
+import { jobHost } from '../jobs/helpers';
+
+const tmp = useTmpDirs();
+
+/** 8 images at 32 px: 6 epochs of 2 steps, a checkpoint every 2 steps (a step is ~1.5 s here: the student's 16 M weights dominate). */
+const OVERRIDES = { inputSize: 32, trainImages: 8, batchSize: 4, epochs: 6, checkpointSteps: 2 };
+const STEPS = 12;
+
+function checkpointAt(runId: number, atLeast: number) {
+  return (e: { event: string; payload: unknown }) => e.event === 'runs:checkpoint' && (e.payload as { runId: number }).runId === runId && (e.payload as { step: number }).step >= atLeast;
+}
+
+describe('Reverse Distillation as a job', () => {
+  it('streams its loss, and a run SIGKILLed after a checkpoint resumes to the weights and scores of an uninterrupted one', async () => {
+    const root = await tmp();
+    await generateMiadMini({ outDir: join(root, 'data'), scenarios: ['nut_and_bolt'], train: 16, test: 8, size: 64, seed: 5 });
+    const ws = join(root, 'ws');
+    (await createLab(ws, { create: true })).close();
+    const quiet = { out: () => undefined, err: () => undefined };
+    expect(await runCli(['import', '--workspace', ws, join(root, 'data'), '--name', 'mini'], quiet)).toBe(0);
+    const t = await jobHost(ws, join(root, 'config'));
+    // waitForStatus gives up after 30 s; a run here takes longer.
+    const finished = async (runId: number): Promise<RunInfo> => {
+      for (let i = 0; ; i++) {
+        try {
+          return await t.waitForStatus(runId, ['done', 'failed', 'cancelled']);
+        } catch (error) {
+          if (i >= 5) throw error;
+        }
+      }
+    };
+    const config = { datasetId: 1, scenario: 'nut_and_bolt', preset: 'fast', overrides: OVERRIDES };
+    const file = (runId: number, name: string) => readFile(join(ws, 'runs', String(runId), name));
+    const digest = (runId: number, name: string) => fileDigest(join(ws, 'runs', String(runId), name));
+
+    const straight = await t.start('reverse_distillation', config, { backend: 'wasm' });
+    expect((await finished(straight.id)).status).toBe('done');
+    const losses = t.events.filter((e) => e.event === 'runs:progress' && (e.payload as RunProgress).runId === straight.id && (e.payload as RunProgress).loss !== undefined);
+    expect(losses.length).toBeGreaterThan(0);
+    const series = (await t.host.invoke('runs:series', { runId: straight.id })) as Record<string, { step: number; value: number }[]>;
+    expect(series['loss']!.map((p) => p.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+    expect(series['loss/layer3']).toHaveLength(STEPS);
+
+    const run = await t.start('reverse_distillation', config, { backend: 'wasm' });
+    await t.waitFor(checkpointAt(run.id, 4), 'checkpoint 4');
+    process.kill(t.handles.get(run.id)!.pid!, 'SIGKILL');
+    expect((await finished(run.id)).status).toBe('failed');
+    const from = t.events.length;
+    await t.host.invoke('runs:resume', { runId: run.id });
+    const resumedEnd = (e: { event: string; payload: unknown }) =>
+      t.events.indexOf(e as (typeof t.events)[number]) >= from && e.event === 'runs:changed' && (e.payload as { run: RunInfo }).run.id === run.id && ['done', 'failed', 'cancelled'].includes((e.payload as { run: RunInfo }).run.status);
+    let ended: { payload: unknown } | null = null;
+    for (let i = 0; !ended; i++) ended = await t.waitFor(resumedEnd, 'resumed run to end').catch((error: unknown) => (i >= 5 ? Promise.reject(error) : null));
+    expect((ended.payload as { run: RunInfo }).run.status).toBe('done');
+
+    const summary = JSON.parse((await file(run.id, 'result.json')).toString()) as { summary: { train: { resumedFromStep: number; steps: number } } };
+    expect(summary.summary.train.resumedFromStep).toBeGreaterThanOrEqual(4);
+    expect(summary.summary.train.resumedFromStep).toBeLessThan(STEPS);
+    expect(await digest(run.id, 'model.safetensors')).toBe(await digest(straight.id, 'model.safetensors'));
+    expect((await file(run.id, 'scores.json')).toString()).toBe((await file(straight.id, 'scores.json')).toString());
+
+    // Refused at the start, in the caller's face.
+    await expect(t.start('reverse_distillation', { ...config, overrides: { inputSize: 48 } })).rejects.toThrow(/inputSize: must be a multiple of 32/);
+    await expect(t.start('reverse_distillation', { ...config, preset: 'fast', overrides: { bottleneckWidth: 128 } })).rejects.toThrow(/only take width 64/);
+    await expect(t.start('reverse_distillation', { ...config, scenario: 'wind_turbine' })).rejects.toThrow(/has 0 training and 0 test images for scenario "wind_turbine"/);
+    await t.host.close();
+  }, 240_000);
+});
