@@ -40,7 +40,7 @@ describe('Reverse Distillation in the browser', () => {
     await page.getByTestId('nav-runs').click();
     await page.getByTestId('launch-form').waitFor();
     await page.getByTestId('launch-method').selectOption('reverse_distillation');
-    await expect.poll(async () => page.getByTestId('launch-preset').locator('option').allTextContents()).toEqual(['paper', 'official', 'fast']);
+    await expect.poll(async () => page.getByTestId('launch-preset').locator('option').allTextContents(), { timeout: 30_000 }).toEqual(['paper', 'official', 'fast']);
     await page.getByTestId('launch-preset').selectOption('paper');
     await expect(page.getByTestId('launch-source-beta2').textContent()).resolves.toBe('paper A.2.1 (anomalib v0.3.7 default 0.99)');
     await expect(page.getByTestId('launch-source-loss').textContent()).resolves.toBe('anomalib v0.3.7 loss.py');
@@ -81,20 +81,20 @@ describe('Reverse Distillation in the browser', () => {
   it('opens the run page with the training facts, the per-level loss curves, and input, per-level maps and anomaly map side by side', async () => {
     await page.getByTestId('run-open-1').click();
     await page.getByTestId('run-page').waitFor();
-    await expect.poll(async () => page.getByTestId('run-page-status').textContent()).toBe('done');
+    await expect.poll(async () => page.getByTestId('run-page-status').textContent(), { timeout: 30_000 }).toBe('done');
     await expect(page.getByTestId('run-training-facts').textContent()).resolves.toMatch(/6 epochs · 24 steps · final loss [\d.]+ · [\d.]+ img\/s/);
     await expect(page.getByTestId('run-weights').textContent()).resolves.toMatch(/random/);
     await page.getByTestId('run-random-init').waitFor();
     await page.getByTestId('run-training-curves').waitFor();
     await expect(page.getByTestId('run-metrics').locator('tr').count()).resolves.toBeGreaterThan(2);
     const samples = page.getByTestId('run-sample');
-    await expect.poll(async () => samples.count()).toBeGreaterThanOrEqual(4);
+    await expect.poll(async () => samples.count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(4);
     // Columns: input, layer1, layer2, layer3, anomaly map.
     await expect(page.getByTestId('run-samples').locator('.row.head span').allTextContents()).resolves.toEqual(['Input', 'Layer1', 'Layer2', 'Layer3', 'Anomaly map']);
     for (const level of ['layer1', 'layer2', 'layer3']) await expect(page.getByTestId(`run-sample-${level}`).count()).resolves.toBe(await samples.count());
     const rows = await samples.count();
     await expect
-      .poll(async () => page.getByTestId('run-samples').evaluate((el) => [...el.querySelectorAll('figure img')].filter((i) => (i as HTMLImageElement).naturalWidth > 0).length))
+      .poll(async () => page.getByTestId('run-samples').evaluate((el) => [...el.querySelectorAll('figure img')].filter((i) => (i as HTMLImageElement).naturalWidth > 0).length), { timeout: 30_000 })
       .toBe(5 * rows);
     // The level pictures are heat maps, not blank: more than one colour in each.
     const colours = await page.getByTestId('run-sample-layer1').first().evaluate(async (img) => {

@@ -88,17 +88,18 @@ describe('training a method in the browser', () => {
   it("opens the run page with the training facts, the loss curves, and input, reconstruction and map side by side", async () => {
     await page.getByTestId('run-open-1').click();
     await page.getByTestId('run-page').waitFor();
-    await expect.poll(async () => page.getByTestId('run-page-status').textContent()).toBe('done');
+    await expect.poll(async () => page.getByTestId('run-page-status').textContent(), { timeout: 30_000 }).toBe('done');
     await expect(page.getByTestId('run-training-facts').textContent()).resolves.toMatch(/40 epochs · 160 steps · final loss [\d.]+ · [\d.]+ img\/s .* resumed at step \d+/);
     await expect(page.getByTestId('run-weights').textContent()).resolves.toBe('—');
     await page.getByTestId('run-training-curves').waitFor();
     await expect(page.getByTestId('run-metrics').locator('tr').count()).resolves.toBeGreaterThan(2);
     const samples = page.getByTestId('run-sample');
-    await expect.poll(async () => samples.count()).toBeGreaterThanOrEqual(4);
+    await expect.poll(async () => samples.count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(4);
     // Each row shows three decoded pictures: input, reconstruction, map.
     await expect
       .poll(async () =>
         page.getByTestId('run-samples').evaluate((el) => [...el.querySelectorAll('figure img')].filter((i) => (i as HTMLImageElement).naturalWidth > 0).length),
+        { timeout: 30_000 },
       )
       .toBeGreaterThanOrEqual(12);
     await page.getByTestId('run-samples').scrollIntoViewIfNeeded();
