@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { RunDetail, RunInfo } from '../types';
 import { emptyInput, idInput, returns } from './define';
+import { synthesisPreviewInput, type SynthesisPreview } from './synthesis';
 
 /** The tfjs backends a job may be forced onto (engine/backends.ts; best first). */
 export const JOB_BACKENDS = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -196,6 +197,8 @@ export const runCalls = {
   'runs:series': { input: z.object({ runId: idInput }).strict(), result: returns<Record<string, { step: number; value: number }[]>>() },
   /** What a run would cost on the backend it would use: training FLOPs ÷ measured speed. */
   'runs:estimate': { input: runEstimateInput, result: returns<TrainingEstimate & { text: string }>() },
+  /** Synthetic training samples of a method that makes its own (DRAEM) for a scenario, preset and overrides, as PNGs. */
+  'runs:synthesisPreview': { input: synthesisPreviewInput, result: returns<SynthesisPreview>() },
   /** The presets of a trainable method, every value with its source. */
   'runs:presets': { input: z.object({ method: z.string().min(1).max(100) }).strict(), result: returns<MethodPreset[]>() },
   /** A run's report: histograms, ROC / PRO curves (computed once, then cached in run_curves), gallery. */

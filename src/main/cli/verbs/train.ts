@@ -141,7 +141,8 @@ export const trainVerb: VerbSpec = {
             const loss = p.loss !== undefined ? `  loss ${p.loss.toPrecision(4)}` : '';
             const rate = p.imagesPerSec ? `  ${p.imagesPerSec.toFixed(1)} img/s` : '';
             const eta = p.etaSeconds !== undefined ? `  ETA ${Math.round(p.etaSeconds)} s` : '';
-            io.err(`  ${p.phase.padEnd(12)} ${String(p.step).padStart(6)} / ${p.total}${loss}${rate}${eta}`);
+            const note = p.message ? `  ${p.message}` : '';
+            io.err(`  ${p.phase.padEnd(12)} ${String(p.step).padStart(6)} / ${p.total}${loss}${rate}${eta}${note}`);
           }
         },
       },

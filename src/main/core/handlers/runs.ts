@@ -1,5 +1,6 @@
 /** Handlers of the `runs:*` calls: the stored runs, and jobs through the open workspace's runner. */
-import { methodPresets } from '../methods/registry';
+import { getMethod, methodPresets } from '../methods/registry';
+import { synthesisPreview } from '../methods/draem/preview';
 import { describeEstimate, estimateTraining } from '../runs/estimate';
 import { LabError } from '../../../shared/errors';
 import { buildRunReport, renderHeatmap, type ReportContext } from '../runs/report';
@@ -35,6 +36,13 @@ export function runHandlers(ctx: HandlerContext, deps: RunHandlerDeps): DomainHa
       return getSeries(store, runId);
     },
     'runs:presets': async ({ method }) => methodPresets(method),
+    'runs:synthesisPreview': async ({ datasetId, scenario, preset, overrides, count }) => {
+      const lab = ctx.requireLab();
+      const { config } = getMethod('draem').resolveConfig(preset, overrides ?? {});
+      const train = lab.store.listSamples({ datasetId, scenario, split: 'train', offset: 0, limit: 100_000 }).samples.filter((s) => s.label === 'good');
+      if (train.length === 0) throw new LabError(`dataset #${datasetId} has no normal training images for scenario ${JSON.stringify(scenario)}`, 'ValidationError');
+      return synthesisPreview(config, train.map((s) => s.path), count, lab.dir);
+    },
     'runs:estimate': async ({ method, preset, overrides, datasetId, scenario, backend }) => {
       const lab = ctx.requireLab();
       const chosen = backend ?? (await deps.forcedBackend()) ?? (await deps.bestBackend());

@@ -9,10 +9,11 @@ import type { MethodPreset } from '../../../shared/calls/runs';
 import { LabError } from '../../../shared/errors';
 import type { AnyMethodDefinition } from './method';
 import { autoencoderMethod } from './autoencoder/method';
+import { draemMethod } from './draem/method';
 import { patchcoreMethod } from './patchcore/method';
 import { reverseDistillationMethod } from './reverse-distillation/method';
 
-export const METHODS: readonly AnyMethodDefinition[] = [patchcoreMethod, autoencoderMethod, reverseDistillationMethod];
+export const METHODS: readonly AnyMethodDefinition[] = [patchcoreMethod, autoencoderMethod, reverseDistillationMethod, draemMethod];
 
 export function methodNames(): string[] {
   return METHODS.map((m) => m.name);
