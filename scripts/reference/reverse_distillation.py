@@ -58,7 +58,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import time
 
@@ -73,57 +72,22 @@ except ImportError as exc:  # pragma: no cover - reported to the caller, who tel
     sys.stderr.write(f"reverse_distillation.py: PyTorch is not installed for {sys.executable} ({exc}); run scripts/install-torch.sh\n")
     sys.exit(3)
 
-DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
-NP_TO_ST = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64", np.dtype(np.int32): "I32"}
 DTYPE = torch.float32
 LEVELS = ("layer1", "layer2", "layer3")
 COMBINES = ("add", "multiply")
 BORDERS = ("reflect", "symmetric")
 
 
-# --- .safetensors with json + numpy ---------------------------------------------------------------------
+# --- .safetensors: the shared reader and writer (scripts/parity/safetensors_np.py) ---------------------------
 
-
-def read_safetensors(path):
-    """{name: torch.Tensor} in file order."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        arr = np.frombuffer(raw[base + b : base + e], dtype=np.dtype(DTYPES[info["dtype"]]).newbyteorder("<"))
-        out[name] = torch.from_numpy(arr.reshape(info["shape"]).astype(arr.dtype.newbyteorder("="), copy=True))
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "parity"))
+from safetensors_np import read_safetensors  # noqa: E402
+from safetensors_np import write_safetensors as write_safetensors_as_is  # noqa: E402
 
 
 def write_safetensors(path, tensors, metadata=None):
-    """Writes {name: torch.Tensor} (float32 / int64) in the given order; header padded with spaces to 8 bytes."""
-    header = {}
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    chunks = []
-    offset = 0
-    for name, t in tensors.items():
-        arr = np.ascontiguousarray(t.detach().cpu().numpy()).reshape(tuple(t.shape))
-        if arr.dtype == np.float64:
-            arr = arr.astype(np.float32)
-        kind = NP_TO_ST[np.dtype(arr.dtype.name)]
-        data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": kind, "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    text = json.dumps(header).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for c in chunks:
-            f.write(c)
+    """The shared writer, with float64 tensors (the float64 reference's outputs) stored as float32, as the lab reads them."""
+    write_safetensors_as_is(path, {k: (t.float() if t.dtype == torch.float64 else t) for k, t in tensors.items()}, metadata)
 
 
 # --- the networks -------------------------------------------------------------------------------------------
