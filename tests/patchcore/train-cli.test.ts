@@ -54,7 +54,7 @@ describe('miad-lab train', () => {
     const ws = join(root, 'ws');
     (await createLab(ws, { create: true })).close();
     const cases: [string[], RegExp][] = [
-      [['--method', 'draem'], /unknown method "draem"/],
+      [['--method', 'no_such_method'], /unknown method "no_such_method"/],
       [['--method', 'patchcore', '--preset', 'huge'], /--preset for patchcore is one of full, paper, fast/],
       [['--method', 'patchcore', '--backend', 'gpu'], /--backend is one of/],
       [['--method', 'patchcore', '--dataset', 'x'], /--dataset expects an integer/],

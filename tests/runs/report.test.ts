@@ -114,7 +114,7 @@ describe('report pieces', () => {
     expect(presets[0]!.values.find((v) => v.key === 'inputSize')).toEqual({ key: 'inputSize', value: 224, source: 'paper A.2.2' });
     expect(presets[0]!.note).toMatch(/GPU backend/);
     expect(presets.find((p) => p.name === 'paper')!.note).toMatch(/2,000 training images/);
-    expect(() => methodPresets('draem')).toThrow(/no presets/);
+    expect(() => methodPresets('no_such_method')).toThrow(/no presets for method "no_such_method"; methods: patchcore, autoencoder, /);
   });
 
   it('puts a score at the top edge into the last bin and ties into one', () => {
