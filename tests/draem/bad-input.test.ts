@@ -63,9 +63,10 @@ describe('DRAEM bad input', () => {
     );
   });
 
-  it('refuses 0 epochs without weights to evaluate, and a relative weights path', () => {
+  it('refuses 0 epochs without weights to evaluate, and a relative weights path or texture folder', () => {
     expect(() => resolveDraemConfig('fast', { epochs: 0 })).toThrow(/epochs: 0 epochs only evaluates given weights: set modelWeights too/);
     expect(() => resolveDraemConfig('fast', { modelWeights: 'model.safetensors' })).toThrow(/modelWeights: must be an absolute path/);
+    expect(() => resolveDraemConfig('fast', { anomalySourceDir: 'dtd/images' })).toThrow(/anomalySourceDir: must be an absolute path to a folder of texture images/);
   });
 
   it('refuses to resume from a training checkpoint of another method', async () => {

@@ -181,7 +181,12 @@ export const draemOverridesSchema = z
     reconstructiveWidth: z.number().int().min(1).max(512),
     discriminativeWidth: z.number().int().min(1).max(512),
     channelOrder: z.enum(['bgr', 'rgb']),
-    anomalySourceDir: z.string().max(4096).refine((p) => !p.includes('\0'), 'path contains a NUL byte'),
+    anomalySourceDir: z
+      .string()
+      .max(4096)
+      .refine((p) => !p.includes('\0'), 'path contains a NUL byte')
+      // A job runs in another process and folder: a relative path would name another place there.
+      .refine((p) => p === '' || isAbsolute(p), { message: 'must be an absolute path to a folder of texture images (or empty for procedural textures)' }),
     textureSeed: z.number().int().min(0).max(2 ** 31 - 1),
     proceduralTextures: z.number().int().min(1).max(1_000_000),
     anomalyProbability: z.number().min(0).max(1),
