@@ -1,7 +1,8 @@
 /**
  * How the renderer names a file on disk it wants to show (an image, a mask). In the desktop app
  * through the custom protocol `miad-file://local/<encoded absolute path>`; in a browser through the
- * server's `/api/file?path=...`. Either way the main side confines it to the allowed roots.
+ * server's `/api/file?path=...`. Either way the main side serves only files its store knows
+ * (samples, masks, thumbnails, run pictures: src/main/core/served-files.ts), as images.
  */
 export const FILE_PROTOCOL = 'miad-file';
 export const FILE_PROTOCOL_HOST = 'local';

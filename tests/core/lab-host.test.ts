@@ -99,7 +99,9 @@ describe('lab host', () => {
     expect(await host.resolveAllowedFile(image)).toBe(image);
     await expect(host.resolveAllowedFile(outside)).rejects.toMatchObject({ name: 'ForbiddenError' });
     await expect(host.resolveAllowedFile(join(info.dir, '../secret.txt'))).rejects.toMatchObject({ name: 'ForbiddenError' });
-    await expect(host.resolveAllowedFile(join(info.dir, 'missing.png'))).rejects.toMatchObject({ name: 'NotFoundError' });
+    // Only files the store knows are served (issue 20): an unknown picture is refused, a known place with no file is missing.
+    await expect(host.resolveAllowedFile(join(info.dir, 'missing.png'))).rejects.toMatchObject({ name: 'ForbiddenError' });
+    await expect(host.resolveAllowedFile(join(info.dir, 'thumbs', 'zz', 'missing.webp'))).rejects.toMatchObject({ name: 'NotFoundError' });
     await expect(host.resolveAllowedFile('relative.png')).rejects.toMatchObject({ name: 'ForbiddenError' });
     await symlink(outside, join(info.dir, 'link.txt'));
     await expect(host.resolveAllowedFile(join(info.dir, 'link.txt'))).rejects.toMatchObject({ name: 'ForbiddenError' });

@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import WebSocket from 'ws';
 import { createLabHost } from '../../src/main/core/lab-host';
 import { startLabServer, type LabServer } from '../../src/main/server/server';
+import { CALL_BODY_MAX_BYTES } from '../../src/shared/http';
 import { fakeDemo } from '../helpers/fake-demo';
 import { useTmpDirs } from '../helpers/tmp';
 
@@ -66,12 +67,20 @@ describe('headless server', () => {
     expect((await malformed.json()).error.message).toMatch(/not valid JSON/);
     expect((await call('app:info', {}, {})).status).toBe(401);
     expect((await fetch(`${base}/api/call/app:info`, { headers: auth })).status).toBe(405);
-    const huge = await call('app:info', JSON.stringify({ pad: 'x'.repeat(2 << 20) }));
+    const huge = await call('app:info', JSON.stringify({ pad: 'x'.repeat(CALL_BODY_MAX_BYTES + 1) }));
     expect(huge.status).toBe(413);
     expect((await huge.json()).error.message).toMatch(/request body over/);
   });
 
-  it('serves files only under the workspace and dataset roots (403 outside, 404 missing)', async () => {
+  it('a call name that is not valid percent-encoding is a 400 ValidationError, not a 500 (issue 20)', async () => {
+    for (const name of ['%ZZ', 'app:info%', '%E0%A4%A']) {
+      const res = await call(name, {});
+      expect(res.status, name).toBe(400);
+      expect(await res.json()).toMatchObject({ ok: false, error: { name: 'ValidationError', message: expect.stringMatching(/malformed/) } });
+    }
+  });
+
+  it('serves only files the store knows under the workspace and dataset roots (403 otherwise, 404 missing)', async () => {
     expect((await fetch(`${base}/api/file?path=${encodeURIComponent(join(root, 'secret.txt'))}`, { headers: auth })).status).toBe(403);
     const created = await (await call('workspaces:createDemo', { dir: join(root, 'ws') })).json();
     expect(created.ok).toBe(true);
@@ -82,7 +91,9 @@ describe('headless server', () => {
     expect(Buffer.from(await res.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
     expect((await fetch(`${base}/api/file?path=${encodeURIComponent(join(root, 'ws/../secret.txt'))}`, { headers: auth })).status).toBe(403);
     expect((await fetch(`${base}/api/file?path=${encodeURIComponent('/etc/passwd')}`, { headers: auth })).status).toBe(403);
-    expect((await fetch(`${base}/api/file?path=${encodeURIComponent(join(root, 'ws/nothing.png'))}`, { headers: auth })).status).toBe(404);
+    // A picture the store does not know is refused like one outside (issue 20); a known place with no file is 404.
+    expect((await fetch(`${base}/api/file?path=${encodeURIComponent(join(root, 'ws/nothing.png'))}`, { headers: auth })).status).toBe(403);
+    expect((await fetch(`${base}/api/file?path=${encodeURIComponent(join(root, 'ws/thumbs/zz/nothing.webp'))}`, { headers: auth })).status).toBe(404);
     expect((await fetch(`${base}/api/file`, { headers: auth })).status).toBe(400);
     expect((await fetch(`${base}/api/file?path=${encodeURIComponent(image)}`)).status).toBe(401);
   });

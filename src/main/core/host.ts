@@ -17,8 +17,10 @@ export interface LabHost {
   onEvent(listener: HostEventListener): () => void;
   /**
    * Resolves a file a client asks to read (an image, a mask). Returns its real absolute path when
-   * it lies under an allowed root (the open workspace, the registered dataset roots); throws an
-   * Error named ForbiddenError otherwise, or NotFoundError when it does not exist.
+   * the store knows it (a sample's image or mask, an edited mask, a thumbnail, a run's picture:
+   * served-files.ts, the one rule for both file doors) and it really lies under the open workspace
+   * or a registered dataset root; throws an Error named ForbiddenError otherwise, or NotFoundError
+   * when a known file does not exist. The door sends it with servedFileHeaders(requestedPath).
    */
   resolveAllowedFile(requestedPath: string): Promise<string>;
   /** Closes the workspace database and stops background work. */

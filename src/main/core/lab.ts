@@ -7,7 +7,7 @@ import type { CallParsedInput, CallResult } from '../../shared/contract';
 import type { WorkspaceInfo } from '../../shared/types';
 import type { Store, StoreOptions } from './store/store';
 import { openWorkspace, workspaceInfo, type Workspace } from './workspace/workspace';
-import { resolveConfined } from './fs-util';
+import { resolveServedFile } from './served-files';
 import type { NewSample } from './store/store';
 import { JobRunner, type JobEventSink, type JobsOptions } from './jobs/runner';
 
@@ -22,8 +22,9 @@ export interface Lab {
   datasetSummary(input: CallParsedInput<'datasets:summary'>): CallResult<'datasets:summary'>;
   listSamples(input: CallParsedInput<'samples:list'>): CallResult<'samples:list'>;
   addDataset(dataset: { name: string; root: string; kind: 'miad-mini' | 'miad' | 'mvtec' | 'folder' }, samples: readonly NewSample[]): number;
-  /** The folders a client may read files from: the workspace and every registered dataset root. */
+  /** The folders a client's files must really lie in: the workspace and every registered dataset root. */
   allowedRoots(): string[];
+  /** The real path of a file a client may read: only files the store knows (served-files.ts). */
   resolveAllowedFile(path: string): Promise<string>;
   close(): void;
 }
@@ -51,7 +52,7 @@ export async function createLab(workspaceDir: string, options: CreateLabOptions 
     },
     addDataset: (dataset, samples) => store.addDataset(dataset, samples),
     allowedRoots: () => [ws.dir, ...store.datasetRoots()],
-    resolveAllowedFile: (path) => resolveConfined(path, lab.allowedRoots()),
+    resolveAllowedFile: (path) => resolveServedFile(path, { store, workspaceDir: ws.dir }),
     close: () => {
       jobs.close();
       store.close();

@@ -1,9 +1,10 @@
 /**
  * The `miad-file://local/<encoded absolute path>` protocol (naming in src/shared/files.ts) through
  * which the window loads dataset images, masks and anomaly maps. The lab host decides what may be
- * read (files under the open workspace and the registered dataset roots, symlinks resolved); this
- * module maps its answer to HTTP-like responses: 200 with the bytes, 400 for a URL that does not
- * name a path, 403 outside the roots, 404 for a missing file.
+ * read (only files the store knows, under the open workspace and the registered dataset roots,
+ * symlinks resolved: core/served-files.ts, the rule the server's /api/file uses too); this module
+ * maps its answer to HTTP-like responses: 200 with the bytes (a fixed image type, nosniff), 400
+ * for a URL that does not name a path, 403 for a file the rule refuses, 404 for a missing file.
  */
 import { pathToFileURL } from 'node:url';
 import type { Protocol } from 'electron';
@@ -11,6 +12,7 @@ import { FILE_PROTOCOL, pathFromFileProtocolUrl } from '../../shared/files';
 import { toErrorInfo } from '../../shared/errors';
 import { statusForError } from '../../shared/http';
 import type { LabHost } from '../core/host';
+import { servedFileHeaders } from '../core/served-files';
 
 /**
  * Must run before the app's `ready` event. standard + secure: parsed like https and treated as
@@ -64,6 +66,9 @@ export function createFileProtocolHandler(deps: FileProtocolDeps): (request: Req
       return textResponse(404, 'file not found');
     }
     const headers = new Headers(file.headers);
+    // The type the host's rule fixed by the requested name's extension (an image, never one
+    // net.fetch guessed), and nosniff: the same headers as the server's /api/file.
+    for (const [name, value] of Object.entries(servedFileHeaders(requested))) headers.set(name, value);
     // Masks are edited in place: the window must not show a stale copy from its cache.
     headers.set('cache-control', 'no-cache');
     // Only the app's own page runs in this session (navigation is confined), see corsEnabled above.

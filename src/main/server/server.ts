@@ -1,8 +1,9 @@
 /**
  * The headless server: the same UI as the desktop app, in a browser, over HTTP + WebSocket
  * (wire format in src/shared/http.ts). Binds 127.0.0.1 by default and requires a random token
- * on every /api request; files are confined to the open workspace and registered dataset roots
- * by the host, exactly as the desktop app's protocol is.
+ * on every /api request; `/api/file` serves only the files the host's rule allows (the store's
+ * samples, masks, thumbnails and run pictures: core/served-files.ts), exactly as the desktop
+ * app's protocol does, with the same fixed image content type and nosniff.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createReadStream } from 'node:fs';
@@ -11,16 +12,15 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { API_PREFIX, TOKEN_PARAM, statusForError, type CallResponse, type EventMessage } from '../../shared/http';
+import { API_PREFIX, CALL_BODY_MAX_BYTES, TOKEN_PARAM, statusForError, type CallResponse, type EventMessage } from '../../shared/http';
 import { toErrorInfo } from '../../shared/errors';
 import type { LabHost } from '../core/host';
 import { isInside } from '../core/fs-util';
+import { servedFileHeaders } from '../core/served-files';
 
 /** Same policy as the meta tag in src/renderer/index.html. */
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-const MAX_BODY_BYTES = 1 << 20;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -35,7 +35,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.webp': 'image/webp',
   '.ico': 'image/x-icon',
   '.woff2': 'font/woff2',
-  '.npy': 'application/octet-stream',
 };
 
 export interface LabServerOptions {
@@ -83,7 +82,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw Object.assign(new Error(`request body over ${MAX_BODY_BYTES} bytes`), { name: 'ValidationError' });
+    if (size > CALL_BODY_MAX_BYTES) throw Object.assign(new Error(`request body over ${CALL_BODY_MAX_BYTES} bytes`), { name: 'ValidationError' });
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -146,9 +145,9 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
     }
     const info = await stat(resolved);
     res.writeHead(200, {
-      'content-type': CONTENT_TYPES[extname(resolved).toLowerCase()] ?? 'application/octet-stream',
+      // The type the host's rule fixed by the requested name's extension (an image), and nosniff.
+      ...servedFileHeaders(path),
       'content-length': info.size,
-      'x-content-type-options': 'nosniff',
       'cache-control': 'private, max-age=60',
     });
     if (method === 'HEAD') return void res.end();
@@ -166,7 +165,12 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
     if (sub === '/file' && (req.method === 'GET' || req.method === 'HEAD')) return serveFile(res, url, req.method);
     if (sub.startsWith('/call/')) {
       if (req.method !== 'POST') return sendError(res, 'ValidationError', 'calls are POST requests', 405);
-      const name = decodeURIComponent(sub.slice('/call/'.length));
+      let name: string;
+      try {
+        name = decodeURIComponent(sub.slice('/call/'.length));
+      } catch {
+        return sendError(res, 'ValidationError', 'malformed call name in the URL (bad percent-encoding)', 400);
+      }
       const type = req.headers['content-type'] ?? '';
       if (!type.startsWith('application/json')) return sendError(res, 'ValidationError', 'calls take a JSON body (content-type: application/json)', 415);
       let input: unknown;

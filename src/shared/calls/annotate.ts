@@ -15,8 +15,14 @@ export type ReviewState = (typeof REVIEW_STATES)[number];
 export const ANNOTATION_LABELS = ['good', 'anomalous'] as const;
 export type AnnotationLabel = (typeof ANNOTATION_LABELS)[number];
 
-/** Longest base64 PNG one `annotate:saveMask` may carry (a 0/255 mask compresses far below this). */
-export const MASK_PNG_BASE64_MAX = 48_000_000;
+/**
+ * Largest PNG one `annotate:saveMask` may carry, whatever the door: the editor's 0/255 gray mask
+ * is a few KB at 1024×1024 and stays far below this even at 4096×4096 with fine detail. The HTTP
+ * door's body limit is made from it (CALL_BODY_MAX_BYTES in ../http.ts); the IPC door has no other.
+ */
+export const MASK_PNG_MAX_BYTES = 4 << 20;
+/** The same limit as base64 characters (what the call's input carries). */
+export const MASK_PNG_BASE64_MAX = 4 * Math.ceil(MASK_PNG_MAX_BYTES / 3);
 /** Most samples one `annotate:bulk` / `annotate:flagTraining` call may change. */
 export const ANNOTATE_BULK_MAX = 200_000;
 

@@ -21,7 +21,7 @@ import type {
 import { LabError } from '../../../shared/errors';
 import { SCENARIO_INFO, isDefectAllowed, isScenario } from '../../../shared/taxonomy';
 import { writeFileAtomic } from '../fs-util';
-import { decodePng, encodePng, PngError, type RasterImage } from '../image/png';
+import { decodePng, encodePng, pngSize, PngError, type RasterImage } from '../image/png';
 import type { AnnotationRepo, AnnotationRow, SampleFacts } from '../store/annotation-repo';
 
 export interface AnnotationPatch {
@@ -265,26 +265,32 @@ export function maskFromPng(png: Uint8Array, width: number, height: number): Uin
   return threshold(decodeMask(png, width, height));
 }
 
+/**
+ * The size comes from the header (IHDR) before anything is inflated: a PNG that claims another
+ * size than the image is refused at the cost of reading 24 bytes, however large the size it
+ * claims (decodePng refuses a second IHDR, so the checked one is the one decoded).
+ */
 function decodeMask(png: Uint8Array, width: number, height: number): RasterImage {
-  let img;
   try {
-    img = decodePng(png);
+    const size = pngSize(png);
+    if (size === null) throw new PngError('not a PNG file (bad signature)');
+    if (size.width !== width || size.height !== height) {
+      throw new LabError(`the mask is ${size.width}×${size.height} but the image is ${width}×${height}`, 'ValidationError');
+    }
+    return decodePng(png);
   } catch (error) {
     if (error instanceof PngError) throw new LabError(`the mask is not a readable PNG: ${error.message}`, 'ValidationError');
     throw error;
   }
-  if (img.width !== width || img.height !== height) {
-    throw new LabError(`the mask is ${img.width}×${img.height} but the image is ${width}×${height}`, 'ValidationError');
-  }
-  return img;
 }
 
 /**
  * The bytes to store for a mask sent as PNG bytes. When the PNG already is what the workspace
  * keeps (8-bit gray, every pixel 0 or 255: what the editor's encoder writes), it is stored as
- * sent, after the full decode above has proven it readable and of the right size: a save is then
- * a check and a write, with no second encode (bench/mask-save.ts). Any other PNG is thresholded
- * and re-encoded as gray 0/255 with the Up filter, which suits a binary mask's similar rows.
+ * sent, after its header has proven it of the right size and the full decode above readable: a
+ * save is then a check and a write, with no second encode (bench/mask-save.ts). Any other PNG is
+ * thresholded and re-encoded as gray 0/255 with the Up filter, which suits a binary mask's similar
+ * rows.
  */
 export function maskFileBytes(png: Uint8Array, width: number, height: number): Uint8Array {
   const img = decodeMask(png, width, height);

@@ -230,6 +230,8 @@ export function decodePng(buf: Uint8Array): RasterImage {
     if (stored !== actual) throw new PngError(`corrupt PNG: CRC mismatch in chunk ${JSON.stringify(type)}`);
     const data = buf.subarray(pos + 8, pos + 8 + length);
     if (type === 'IHDR') {
+      // A second IHDR could claim another size than the one a caller checked with pngSize().
+      if (ihdr !== null) throw new PngError('corrupt PNG: more than one IHDR chunk');
       if (length !== 13) throw new PngError('corrupt PNG: IHDR is not 13 bytes');
       ihdr = parseIhdr(view, pos + 8);
     } else if (type === 'IDAT') {
