@@ -184,11 +184,51 @@ describe('startDesktopApp', () => {
   });
 });
 
+describe('every web contents is guarded, in one place (issue 20)', () => {
+  it('guards contents created after start, before the app is even ready, and the main window', async () => {
+    const { desktop } = start();
+    const early = new fake.FakeWebContents();
+    fake.app.emit('web-contents-created', {}, early);
+    expect(early.windowOpenHandler?.({ url: 'https://example.com' })).toEqual({ action: 'deny' });
+    await desktop.ready;
+    const later = new fake.FakeWebContents();
+    fake.app.emit('web-contents-created', {}, later);
+    let prevented = false;
+    later.emit('will-navigate', { url: 'https://example.com/', preventDefault: () => (prevented = true) });
+    expect(prevented).toBe(true);
+    expect(fake.BrowserWindow.instances[0]?.webContents.windowOpenHandler?.({ url: 'https://example.com' })).toEqual({ action: 'deny' });
+  });
+});
+
+describe('DevTools only in development (issue 20)', () => {
+  const roles = () => flatten(fake.calls.menu?.template ?? []).map((item) => item.role);
+
+  it('the packaged app has no DevTools item', async () => {
+    fake.app.isPackaged = true;
+    await start().desktop.ready;
+    expect(roles()).toContain('reload');
+    expect(roles()).not.toContain('toggleDevTools');
+  });
+
+  it('an unpackaged (development) app has it', async () => {
+    await start({ env: { ELECTRON_RENDERER_URL: 'http://localhost:5173' } }).desktop.ready;
+    expect(roles()).toContain('toggleDevTools');
+  });
+
+  it('menuTemplate leaves it out unless asked', () => {
+    const actions = { send: () => {}, about: () => {} };
+    for (const platform of ['linux', 'darwin', 'win32'] as const) {
+      expect(flatten(menuTemplate(platform, actions)).map((item) => item.role)).not.toContain('toggleDevTools');
+      expect(flatten(menuTemplate(platform, actions, 'MIAD Lab', { devTools: true })).map((item) => item.role)).toContain('toggleDevTools');
+    }
+  });
+});
+
 describe('menuTemplate', () => {
   it('has File (open, demo, export, close, quit), Edit, View (reload, devtools, zoom) and Help (About)', () => {
     const sent: string[] = [];
     let abouts = 0;
-    const template = menuTemplate('linux', { send: (c) => void sent.push(c), about: () => void (abouts += 1) });
+    const template = menuTemplate('linux', { send: (c) => void sent.push(c), about: () => void (abouts += 1) }, 'MIAD Lab', { devTools: true });
     const items = flatten(template);
     const roles = items.map((item) => item.role).filter(Boolean);
     expect(roles).toEqual(expect.arrayContaining(['quit', 'reload', 'toggleDevTools', 'resetZoom', 'zoomIn', 'zoomOut', 'editMenu']));

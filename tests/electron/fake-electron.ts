@@ -34,6 +34,8 @@ export class BrowserWindow extends EventEmitter {
   constructor(readonly options: BrowserWindowConstructorOptions) {
     super();
     BrowserWindow.instances.push(this);
+    // As Electron does for every web contents it creates.
+    app.emit('web-contents-created', {}, this.webContents);
   }
   loadURL(url: string): Promise<void> {
     this.loaded = { kind: 'url', target: url };

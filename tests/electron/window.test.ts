@@ -6,7 +6,7 @@ import { FakeWebContents, resetFakeElectron } from './fake-electron';
 
 vi.mock('electron', () => import('./fake-electron'));
 
-const { windowOptions, guardWebContents, denyAllPermissions, createMainWindow } = await import('../../src/main/electron/window');
+const { windowOptions, guardWebContents, guardAllWebContents, denyAllPermissions, createMainWindow } = await import('../../src/main/electron/window');
 const { appPaths, appUrlMatcher, mainDirOf, rendererSource } = await import('../../src/main/electron/app-url');
 const { CONTENT_SECURITY_POLICY, withCsp, installCsp } = await import('../../src/main/electron/csp');
 const fake = await import('./fake-electron');
@@ -101,6 +101,28 @@ describe('guardWebContents', () => {
   });
 });
 
+describe('guardAllWebContents (issue 20: every web contents, not only the main window)', () => {
+  const isApp = appUrlMatcher({ kind: 'file', path: paths.rendererIndex }, 'linux');
+
+  it('guards each web contents the app creates: no window.open, no navigation away, no webview', () => {
+    guardAllWebContents(fake.app as never, isApp);
+    for (let i = 0; i < 2; i += 1) {
+      const contents = new FakeWebContents();
+      fake.app.emit('web-contents-created', {}, contents);
+      expect(contents.windowOpenHandler?.({ url: 'https://example.com' })).toEqual({ action: 'deny' });
+      let prevented = false;
+      contents.emit('will-navigate', { url: 'https://example.com/', preventDefault: () => (prevented = true) });
+      expect(prevented).toBe(true);
+      prevented = false;
+      contents.emit('will-navigate', { url: pathToFileURL(paths.rendererIndex).href, preventDefault: () => (prevented = true) });
+      expect(prevented).toBe(false);
+      prevented = false;
+      contents.emit('will-attach-webview', { preventDefault: () => (prevented = true) });
+      expect(prevented).toBe(true);
+    }
+  });
+});
+
 describe('denyAllPermissions', () => {
   it('refuses every request and every check', () => {
     denyAllPermissions(fake.session.defaultSession as never);
@@ -114,8 +136,9 @@ describe('denyAllPermissions', () => {
 });
 
 describe('createMainWindow', () => {
-  it('creates the window with the secure options, guards it and loads the built file', async () => {
-    const window = createMainWindow({ paths, source: { kind: 'file', path: paths.rendererIndex }, isAppUrl: () => true });
+  it('creates the window with the secure options, guarded as every web contents is, and loads the built file', async () => {
+    guardAllWebContents(fake.app as never, () => true);
+    const window = createMainWindow({ paths, source: { kind: 'file', path: paths.rendererIndex } });
     const created = fake.BrowserWindow.instances[0];
     expect(created).toBe(window);
     expect(created?.options).toEqual(windowOptions(paths.preload));
@@ -127,7 +150,7 @@ describe('createMainWindow', () => {
   });
 
   it('loads the dev server URL in development', () => {
-    createMainWindow({ paths, source: { kind: 'url', url: 'http://localhost:5173' }, isAppUrl: () => true });
+    createMainWindow({ paths, source: { kind: 'url', url: 'http://localhost:5173' } });
     expect(fake.BrowserWindow.instances[0]?.loaded).toEqual({ kind: 'url', target: 'http://localhost:5173' });
   });
 });
@@ -137,6 +160,11 @@ describe('CSP header', () => {
     const html = readFileSync(resolve('src/renderer/index.html'), 'utf8');
     const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]*)"/.exec(html);
     expect(meta?.[1]).toBe(CONTENT_SECURITY_POLICY);
+  });
+
+  it('lets the page connect only to its own origin, not to any ws: or wss: host (issue 20)', () => {
+    const connect = CONTENT_SECURITY_POLICY.split(';').map((d) => d.trim()).find((d) => d.startsWith('connect-src'));
+    expect(connect).toBe("connect-src 'self'");
   });
 
   it('replaces any policy a response brings and keeps the other headers', () => {

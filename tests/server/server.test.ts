@@ -136,4 +136,33 @@ describe('headless server', () => {
     ws.close();
     expect(received.map((m) => m.event)).toEqual(expect.arrayContaining(['workspaces:demoProgress', 'workspaces:changed']));
   });
+
+  it('refuses a WebSocket upgrade from a foreign Origin, even with the token; accepts its own origins (issue 20)', async () => {
+    const opens = (origin?: string) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events?token=test-token-123`, origin === undefined ? {} : { origin });
+      return new Promise<boolean>((resolve) => {
+        ws.on('open', () => {
+          ws.close();
+          resolve(true);
+        });
+        ws.on('error', () => resolve(false));
+      });
+    };
+    expect(await opens('http://evil.example')).toBe(false);
+    expect(await opens(`http://evil.example:${server.port}`)).toBe(false);
+    expect(await opens(`https://127.0.0.1:${server.port}`)).toBe(false);
+    expect(await opens(`http://127.0.0.1:${server.port + 1}`)).toBe(false);
+    expect(await opens('null')).toBe(false);
+    // The page served at either loopback name, and a client that sends no Origin (the CLI, tests).
+    expect(await opens(`http://127.0.0.1:${server.port}`)).toBe(true);
+    expect(await opens(`http://localhost:${server.port}`)).toBe(true);
+    expect(await opens(`http://[::1]:${server.port}`)).toBe(true);
+    expect(await opens()).toBe(true);
+  });
+
+  it('the CSP lets the page connect only to its own origin, not to any ws: host (issue 20)', async () => {
+    const policy = (await fetch(`${base}/`)).headers.get('content-security-policy') ?? '';
+    const connect = policy.split(';').map((d) => d.trim()).find((d) => d.startsWith('connect-src'));
+    expect(connect).toBe("connect-src 'self'");
+  });
 });

@@ -16,7 +16,7 @@ import { createFolderPicker, showAbout } from './dialogs';
 import { registerIpc } from './ipc';
 import { menuTemplate } from './menu';
 import { handleFileProtocol, registerFileScheme } from './protocol';
-import { createMainWindow, denyAllPermissions } from './window';
+import { createMainWindow, denyAllPermissions, guardAllWebContents } from './window';
 
 export const APP_NAME = 'MIAD Lab';
 /** Windows groups taskbar entries and notifications by this id. */
@@ -69,6 +69,9 @@ export function startDesktopApp(deps: DesktopDeps): DesktopApp {
   const paths = appPaths(deps.mainDir);
   const source = rendererSource(paths, env['ELECTRON_RENDERER_URL'], app.isPackaged);
   const isAppUrl = appUrlMatcher(source, platform);
+  // Development: an unpackaged app (`electron .`, the dev server); a packaged app has no DevTools.
+  const development = !app.isPackaged;
+  guardAllWebContents(app, isAppUrl);
 
   let window: BrowserWindow | null = null;
   let host: LabHost | null = null;
@@ -83,7 +86,6 @@ export function startDesktopApp(deps: DesktopDeps): DesktopApp {
     const created = createMainWindow({
       paths,
       source,
-      isAppUrl,
       onLoadError: (error) => logError('[window] cannot load the UI', error),
     });
     created.on('closed', () => {
@@ -181,14 +183,19 @@ export function startDesktopApp(deps: DesktopDeps): DesktopApp {
       });
       Menu.setApplicationMenu(
         Menu.buildFromTemplate(
-          menuTemplate(platform, {
-            send: sendMenu,
-            about: () => {
-              showAbout(currentWindow, { name: APP_NAME, version: app.getVersion(), versions: process.versions }).catch(
-                (error: unknown) => logError('[app] about box failed', error),
-              );
+          menuTemplate(
+            platform,
+            {
+              send: sendMenu,
+              about: () => {
+                showAbout(currentWindow, { name: APP_NAME, version: app.getVersion(), versions: process.versions }).catch(
+                  (error: unknown) => logError('[app] about box failed', error),
+                );
+              },
             },
-          }),
+            APP_NAME,
+            { devTools: development },
+          ),
         ),
       );
       openWindow();

@@ -8,7 +8,7 @@
 import type { OnHeadersReceivedListenerDetails, HeadersReceivedResponse, Session } from 'electron';
 
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: miad-file:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'none'";
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: miad-file:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
 
 /** The response headers with our policy in place of any the response already had. */
 export function withCsp(

@@ -3,7 +3,7 @@
  * screen) are sent to the window as menu commands (src/shared/menu.ts); View, Edit and Window use
  * Electron's built-in roles; About is a native dialog. On macOS the first menu is the app menu
  * (About, Hide, Quit) as the platform expects, and the Edit menu is what makes Cmd+C / Cmd+V work
- * in text fields there.
+ * in text fields there. Developer Tools are in the menu only in development.
  */
 import type { MenuItemConstructorOptions } from 'electron';
 import type { MenuCommand } from '../../shared/menu';
@@ -14,7 +14,17 @@ export interface MenuActions {
   about(): void;
 }
 
-export function menuTemplate(platform: NodeJS.Platform, actions: MenuActions, appName = 'MIAD Lab'): MenuItemConstructorOptions[] {
+export interface MenuOptions {
+  /** Shows View > Toggle Developer Tools: development only (app.ts: an unpackaged app). */
+  devTools?: boolean;
+}
+
+export function menuTemplate(
+  platform: NodeJS.Platform,
+  actions: MenuActions,
+  appName = 'MIAD Lab',
+  options: MenuOptions = {},
+): MenuItemConstructorOptions[] {
   const mac = platform === 'darwin';
   const file: MenuItemConstructorOptions = {
     label: 'File',
@@ -34,7 +44,7 @@ export function menuTemplate(platform: NodeJS.Platform, actions: MenuActions, ap
     submenu: [
       { role: 'reload' },
       { role: 'forceReload' },
-      { role: 'toggleDevTools' },
+      ...(options.devTools === true ? ([{ role: 'toggleDevTools' }] as MenuItemConstructorOptions[]) : []),
       { type: 'separator' },
       { role: 'resetZoom' },
       { role: 'zoomIn' },

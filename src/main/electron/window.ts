@@ -1,9 +1,10 @@
 /**
  * The app's one window: the only module that imports BrowserWindow. The renderer runs with the
  * settings of Electron's security checklist (context isolation, sandbox, no Node), cannot open
- * windows, cannot navigate away from the app's own page, and gets no web permission.
+ * windows, cannot navigate away from the app's own page (nor can any other web contents:
+ * guardAllWebContents), and gets no web permission.
  */
-import { BrowserWindow, type BrowserWindowConstructorOptions, type Session, type WebContents } from 'electron';
+import { BrowserWindow, type App, type BrowserWindowConstructorOptions, type Session, type WebContents } from 'electron';
 import type { AppPaths, RendererSource } from './app-url';
 
 /** The constructor options; pure so tests check every security flag. */
@@ -50,6 +51,15 @@ export function guardWebContents(contents: GuardedContents, isAppUrl: (url: stri
   contents.on('will-attach-webview', (event) => event.preventDefault());
 }
 
+/**
+ * Guards every web contents the app ever creates (the main window's, and any other: a devtools
+ * page, a frame's, a future window's) the moment it is created. The one place the guard is
+ * installed: call it once, synchronously at startup, before any window exists.
+ */
+export function guardAllWebContents(app: Pick<App, 'on'>, isAppUrl: (url: string) => boolean): void {
+  app.on('web-contents-created', (_event, contents) => guardWebContents(contents, isAppUrl));
+}
+
 /** No camera, notifications, geolocation… for any page: the lab needs none of them. */
 export function denyAllPermissions(session: Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler'>): void {
   session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
@@ -59,14 +69,13 @@ export function denyAllPermissions(session: Pick<Session, 'setPermissionRequestH
 export interface MainWindowOptions {
   paths: AppPaths;
   source: RendererSource;
-  isAppUrl: (url: string) => boolean;
   /** Reports a page that failed to load (the window is shown anyway so the user sees it). */
   onLoadError?: (error: unknown) => void;
 }
 
 export function createMainWindow(options: MainWindowOptions): BrowserWindow {
+  // Its web contents is guarded by guardAllWebContents (app.ts), as every web contents is.
   const window = new BrowserWindow(windowOptions(options.paths.preload));
-  guardWebContents(window.webContents, options.isAppUrl);
   window.once('ready-to-show', () => window.show());
   const loaded = options.source.kind === 'url' ? window.loadURL(options.source.url) : window.loadFile(options.source.path);
   loaded.catch((error: unknown) => {

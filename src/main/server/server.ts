@@ -18,9 +18,13 @@ import type { LabHost } from '../core/host';
 import { isInside } from '../core/fs-util';
 import { servedFileHeaders } from '../core/served-files';
 
-/** Same policy as the meta tag in src/renderer/index.html. */
+/**
+ * Same policy as the meta tag in src/renderer/index.html. connect-src 'self' covers the page's
+ * fetches and its event WebSocket (ws:// of the page's own host and port: CSP Level 3, which
+ * Chromium, Firefox and Safari implement); it allows no other host.
+ */
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -101,6 +105,24 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
     if (hostname !== '127.0.0.1' && hostname !== 'localhost' && hostname !== '::1') return true;
     const h = (req.headers.host ?? '').toLowerCase();
     return [`127.0.0.1:${boundPort}`, `localhost:${boundPort}`, `[::1]:${boundPort}`].includes(h);
+  }
+
+  /**
+   * A browser sends the Origin of the page that opens a WebSocket, and the same-origin policy does
+   * not apply to WebSockets: without this check any page the user visits could open the event
+   * stream if it learnt the token. Accepted: no Origin (the CLI, scripts: not a browser page), or
+   * the origin of the UI this server serves: on a loopback bind any of its loopback names (the page
+   * may be opened at 127.0.0.1 or localhost), otherwise the Host the request itself was sent to.
+   */
+  function originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    const o = origin.toLowerCase();
+    if (hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '::1') {
+      return [`http://127.0.0.1:${boundPort}`, `http://localhost:${boundPort}`, `http://[::1]:${boundPort}`].includes(o);
+    }
+    const h = (req.headers.host ?? '').toLowerCase();
+    return h !== '' && o === `http://${h}`;
   }
 
   async function serveStatic(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
@@ -218,6 +240,11 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== `${API_PREFIX}/events` || !hostAllowed(req) || !tokenMatches(tokenBuf, requestToken(req, url))) {
       socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    if (!originAllowed(req)) {
+      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       socket.destroy();
       return;
     }
