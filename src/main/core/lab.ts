@@ -10,6 +10,7 @@ import { openWorkspace, workspaceInfo, type Workspace } from './workspace/worksp
 import { resolveServedFile } from './served-files';
 import type { NewSample } from './store/store';
 import { JobRunner, type JobEventSink, type JobsOptions } from './jobs/runner';
+import { sweepMasks, type MaskSweepResult } from './annotate/mask-sweep';
 
 export interface Lab {
   readonly dir: string;
@@ -17,6 +18,8 @@ export interface Lab {
   readonly store: Store;
   /** The workspace's job runner: runs jobs in their own processes (jobs/runner.ts). */
   readonly jobs: JobRunner;
+  /** What the sweep of masks/ removed as the workspace opened (annotate/mask-sweep.ts). */
+  readonly maskSweep: MaskSweepResult;
   info(): WorkspaceInfo;
   listDatasets(): CallResult<'datasets:list'>;
   datasetSummary(input: CallParsedInput<'datasets:summary'>): CallResult<'datasets:summary'>;
@@ -38,11 +41,15 @@ export interface CreateLabOptions extends StoreOptions {
 export async function createLab(workspaceDir: string, options: CreateLabOptions = {}): Promise<Lab> {
   const ws: Workspace = await openWorkspace(workspaceDir, options);
   const { store } = ws;
+  // Stale `.tmp` files and orphan masks that killed saves left are removed before anything edits.
+  // A sweep that fails (a read-only folder) never keeps the workspace from opening.
+  const maskSweep = await sweepMasks(store, ws.dir).catch(() => ({ removedTmp: 0, removedOrphans: 0 }));
   const jobs = new JobRunner({ ...options.jobs, store, workspaceDir: ws.dir, emit: options.jobs?.emit ?? (() => undefined) });
   const lab: Lab = {
     dir: ws.dir,
     store,
     jobs,
+    maskSweep,
     info: () => workspaceInfo(ws),
     listDatasets: () => store.listDatasets(),
     datasetSummary: ({ datasetId }) => ({ dataset: store.getDataset(datasetId), scenarios: store.scenarioCounts(datasetId) }),

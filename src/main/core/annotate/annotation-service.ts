@@ -6,8 +6,8 @@
  *
  * Masks are crash-safe by ordering: the PNG is written atomically under a name no other save
  * uses, and only then does one transaction point the row at it (with a new version) and record
- * the history entry. A process killed between the two leaves a stale file nobody points at, and
- * a row always names a complete file.
+ * the history entry. A process killed between the two leaves a stale file nobody points at (removed
+ * by the sweep as the workspace next opens, mask-sweep.ts), and a row always names a complete file.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';

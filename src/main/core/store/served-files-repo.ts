@@ -39,6 +39,18 @@ export function isAnnotationMask(store: Store, sampleId: number, maskRel: string
   return inHistory !== undefined;
 }
 
+/** Every edited mask (relative to the workspace) an annotation names now or its history ever named. */
+export function referencedAnnotationMasks(store: Store): Set<string> {
+  const rows = store.connection
+    .prepare(
+      `SELECT mask_path AS m FROM annotations WHERE mask_path IS NOT NULL
+       UNION SELECT json_extract(change, '$.mask[0]') FROM annotation_history WHERE json_extract(change, '$.mask[0]') IS NOT NULL
+       UNION SELECT json_extract(change, '$.mask[1]') FROM annotation_history WHERE json_extract(change, '$.mask[1]') IS NOT NULL`,
+    )
+    .all() as { m: string }[];
+  return new Set(rows.map((r) => r.m));
+}
+
 export function runExists(store: Store, runId: number): boolean {
   return store.connection.prepare('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined;
 }
