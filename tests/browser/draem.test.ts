@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { artifactPath, openDemoWorkspace, type DemoSession } from '../helpers/browser';
+import { artifactPath, openDemoWorkspace, pickScenarios, setLaunchValue, type DemoSession } from '../helpers/browser';
 import { useTmpDirs } from '../helpers/tmp';
 
 const tmp = useTmpDirs();
@@ -24,17 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await session?.close();
 });
-
-async function pickScenario(name: string): Promise<void> {
-  const all = page.getByTestId('launch-scenario-all');
-  await all.check();
-  await all.uncheck();
-  await page.getByTestId(`launch-scenario-${name}`).check();
-}
-
-async function setValue(key: string, value: string): Promise<void> {
-  await page.getByTestId(`launch-value-${key}`).fill(value);
-}
 
 /** Distinct colours of a decoded <img> (1 for a blank picture). */
 async function colours(selector: ReturnType<Page['getByTestId']>): Promise<number> {
@@ -63,15 +52,15 @@ describe('DRAEM in the browser', () => {
     await expect(page.getByTestId('launch-source-rotateNormalDegrees').textContent()).resolves.toBe('paper A.2.4 (the DRAEM code rotates by ±90)');
     await expect(page.getByTestId('launch-source-betaMax').textContent()).resolves.toBe('DRAEM code data_loader.py');
     await expect(page.getByTestId('preset-note').textContent()).resolves.toMatch(/a multi-day GPU job/);
-    await pickScenario('wind_turbine');
+    await pickScenarios(page, ['wind_turbine']);
     await page.getByTestId('launch-backend').selectOption('wasm');
     await expect.poll(async () => page.getByTestId('launch-estimate').textContent(), { timeout: 30_000 }).toMatch(/Estimated: about \d+ days of training on wasm: 1\.19e\+3 GFLOP per image × 16 images × 700 epochs/);
   });
 
   it('shows a grid of synthesised training samples with their masks for the chosen settings', async () => {
     await page.getByTestId('launch-preset').selectOption('fast');
-    await setValue('inputSize', '64');
-    await setValue('anomalyProbability', '1');
+    await setLaunchValue(page, 'inputSize', '64');
+    await setLaunchValue(page, 'anomalyProbability', '1');
     await page.getByTestId('synthesis-preview-button').click();
     const samples = page.getByTestId('synthesis-sample');
     await expect.poll(async () => samples.count(), { timeout: 30_000 }).toBe(8);
@@ -92,24 +81,24 @@ describe('DRAEM in the browser', () => {
     await page.screenshot({ path: await artifactPath('draem-1-synthesis.png'), fullPage: true });
 
     // A changed form marks the shown grid stale.
-    await setValue('anomalyProbability', '0.5');
+    await setLaunchValue(page, 'anomalyProbability', '0.5');
     await expect(page.getByTestId('synthesis-source').textContent()).resolves.toMatch(/The form changed since: refresh/);
 
     // A DTD folder that is not there: the preview says so instead of a grid.
-    await setValue('anomalySourceDir', '/nonexistent/dtd');
+    await setLaunchValue(page, 'anomalySourceDir', '/nonexistent/dtd');
     await page.getByTestId('synthesis-preview-button').click();
     await expect.poll(async () => page.getByTestId('synthesis-preview-error').textContent(), { timeout: 30_000 }).toMatch(/anomaly source folder \/nonexistent\/dtd does not exist; point anomalySourceDir to a texture folder/i);
     await expect(page.getByTestId('synthesis-grid').count()).resolves.toBe(0);
     await page.getByTestId('synthesis-preview').scrollIntoViewIfNeeded();
     await page.screenshot({ path: await artifactPath('draem-1b-synthesis-error.png') });
-    await setValue('anomalySourceDir', '');
+    await setLaunchValue(page, 'anomalySourceDir', '');
   });
 
   it('trains a short fast run with live losses and opens its page: the three loss parts, input, reconstruction and anomaly map', async () => {
-    await setValue('reconstructiveWidth', '8');
-    await setValue('discriminativeWidth', '8');
-    await setValue('learningRate', '0.001');
-    await setValue('epochs', '10');
+    await setLaunchValue(page, 'reconstructiveWidth', '8');
+    await setLaunchValue(page, 'discriminativeWidth', '8');
+    await setLaunchValue(page, 'learningRate', '0.001');
+    await setLaunchValue(page, 'epochs', '10');
     await expect.poll(async () => page.getByTestId('launch-estimate').textContent(), { timeout: 30_000 }).toMatch(/0\.480 GFLOP per image × 16 images × 10 epochs/);
     await page.getByTestId('launch-submit').click();
     await page.getByTestId('run-row-1').waitFor();

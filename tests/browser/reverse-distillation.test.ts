@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { artifactPath, openDemoWorkspace, type DemoSession } from '../helpers/browser';
+import { artifactPath, openDemoWorkspace, pickScenarios, setLaunchValue, type DemoSession } from '../helpers/browser';
 import { useTmpDirs } from '../helpers/tmp';
 
 const tmp = useTmpDirs();
@@ -23,17 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await session?.close();
 });
-
-async function pickScenario(name: string): Promise<void> {
-  const all = page.getByTestId('launch-scenario-all');
-  await all.check();
-  await all.uncheck();
-  await page.getByTestId(`launch-scenario-${name}`).check();
-}
-
-async function setValue(key: string, value: string): Promise<void> {
-  await page.getByTestId(`launch-value-${key}`).fill(value);
-}
 
 describe('Reverse Distillation in the browser', () => {
   it('offers its three presets with sourced values, teacher weights and an estimate before launch', async () => {
@@ -51,18 +40,18 @@ describe('Reverse Distillation in the browser', () => {
     await page.getByTestId('launch-preset').selectOption('official');
     await expect(page.getByTestId('launch-value-bottleneckWidth').inputValue()).resolves.toBe('128');
     await expect(page.getByTestId('launch-source-mapCombine').textContent()).resolves.toBe("RD4AD test.py evaluation (amap_mode 'a')");
-    await pickScenario('nut_and_bolt');
+    await pickScenarios(page, ['nut_and_bolt']);
     await page.getByTestId('launch-backend').selectOption('wasm');
     await expect.poll(async () => page.getByTestId('launch-estimate').textContent(), { timeout: 30_000 }).toMatch(/Estimated: about .* of training on wasm: 140 GFLOP per image × 16 images × 200 epochs/);
 
     await page.getByTestId('launch-preset').selectOption('fast');
-    await setValue('inputSize', '64');
-    await setValue('epochs', '6');
-    await setValue('batchSize', '4');
+    await setLaunchValue(page, 'inputSize', '64');
+    await setLaunchValue(page, 'epochs', '6');
+    await setLaunchValue(page, 'batchSize', '4');
     await expect(page.getByTestId('launch-source-epochs').textContent()).resolves.toBe('override (preset: 10, ours)');
-    await setValue('inputSize', '80');
+    await setLaunchValue(page, 'inputSize', '80');
     await expect.poll(async () => page.getByTestId('launch-estimate').textContent(), { timeout: 30_000 }).toMatch(/inputSize: must be a multiple of 32/);
-    await setValue('inputSize', '64');
+    await setLaunchValue(page, 'inputSize', '64');
     await expect.poll(async () => page.getByTestId('launch-estimate').textContent(), { timeout: 30_000 }).toMatch(/Estimated: .*1\.16 GFLOP per image × 16 images × 6 epochs/);
     await page.screenshot({ path: await artifactPath('rd-1-launch.png'), fullPage: true });
   });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { artifactPath, openDemoWorkspace, type DemoSession } from '../helpers/browser';
+import { artifactPath, openDemoWorkspace, pickScenarios, type DemoSession } from '../helpers/browser';
 import { useTmpDirs } from '../helpers/tmp';
 
 const tmp = useTmpDirs();
@@ -27,21 +27,12 @@ afterAll(async () => {
   await session?.close();
 });
 
-/** Ticks exactly these scenarios in the launch form (one run each). */
-async function pickScenarios(names: string[]): Promise<void> {
-  const all = page.getByTestId('launch-scenario-all');
-  // Twice through "all" clears an indeterminate or full selection alike.
-  await all.check();
-  await all.uncheck();
-  for (const n of names) await page.getByTestId(`launch-scenario-${n}`).check();
-}
-
 describe('runs in the browser', () => {
   it('shows the fast preset with the source of every value', async () => {
     await page.getByTestId('nav-runs').click();
     await page.getByTestId('launch-form').waitFor();
     await expect.poll(async () => page.getByTestId('launch-method').inputValue()).toBe('patchcore');
-    await pickScenarios(['nut_and_bolt']);
+    await pickScenarios(page, ['nut_and_bolt']);
     await expect(page.getByTestId('launch-submit').textContent()).resolves.toBe('Start run');
     await page.getByTestId('launch-preset').selectOption('fast');
     // Each value sits in an input (editable into an override) beside its source.
@@ -135,7 +126,7 @@ describe('runs in the browser', () => {
     await page.getByTestId('run-back').click();
     await page.getByTestId('launch-form').waitFor();
     // The full preset (WideResNet50 at 224) runs long enough on these CPUs to be cancelled mid-way.
-    await pickScenarios(['nut_and_bolt']);
+    await pickScenarios(page, ['nut_and_bolt']);
     await page.getByTestId('launch-preset').selectOption('full');
     await expect(page.getByTestId('preset-note').textContent()).resolves.toMatch(/Meant for a GPU backend/);
     await page.getByTestId('launch-name').fill('to cancel');
@@ -148,7 +139,7 @@ describe('runs in the browser', () => {
   }, 90_000);
 
   it('launches two scenarios at once: two runs queued, named after their scenarios, both done', async () => {
-    await pickScenarios(['nut_and_bolt', 'wind_turbine']);
+    await pickScenarios(page, ['nut_and_bolt', 'wind_turbine']);
     await expect(page.getByTestId('launch-scenario-all').evaluate((el) => (el as HTMLInputElement).indeterminate)).resolves.toBe(true);
     await page.getByTestId('launch-preset').selectOption('fast');
     await page.getByTestId('launch-backend').selectOption('wasm');

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { artifactPath, openDemoWorkspace, type DemoSession } from '../helpers/browser';
+import { artifactPath, openDemoWorkspace, pickScenarios, setLaunchValue, type DemoSession } from '../helpers/browser';
 import { useTmpDirs } from '../helpers/tmp';
 
 const tmp = useTmpDirs();
@@ -24,18 +24,6 @@ afterAll(async () => {
   await session?.close();
 });
 
-/** Ticks exactly one scenario in the launch form. */
-async function pickScenario(name: string): Promise<void> {
-  const all = page.getByTestId('launch-scenario-all');
-  await all.check();
-  await all.uncheck();
-  await page.getByTestId(`launch-scenario-${name}`).check();
-}
-
-async function setValue(key: string, value: string): Promise<void> {
-  await page.getByTestId(`launch-value-${key}`).fill(value);
-}
-
 describe('training a method in the browser', () => {
   it('offers the Auto-Encoder with its sourced preset, overrides and an estimate before launch', async () => {
     await page.getByTestId('nav-runs').click();
@@ -45,21 +33,21 @@ describe('training a method in the browser', () => {
     await expect(page.getByTestId('launch-source-learningRate').textContent()).resolves.toBe('paper A.2.5');
     await expect(page.getByTestId('launch-source-baseWidth').textContent()).resolves.toBe('ours');
     await expect(page.getByTestId('launch-no-backbone').textContent()).resolves.toMatch(/U-Net Auto-Encoder trains from scratch/);
-    await pickScenario('nut_and_bolt');
+    await pickScenarios(page, ['nut_and_bolt']);
     await page.getByTestId('launch-backend').selectOption('wasm');
     // The paper preset on a CPU backend: hours of training at least, said before anything starts.
     await expect.poll(async () => page.getByTestId('launch-estimate').textContent(), { timeout: 30_000 }).toMatch(/Estimated: about .* of training on wasm: 241 GFLOP per image × 16 images × 100 epochs/);
 
     await page.getByTestId('launch-preset').selectOption('fast');
-    await setValue('baseWidth', '8');
-    await setValue('epochs', '40');
-    await setValue('batchSize', '4');
+    await setLaunchValue(page, 'baseWidth', '8');
+    await setLaunchValue(page, 'epochs', '40');
+    await setLaunchValue(page, 'batchSize', '4');
     await expect(page.getByTestId('launch-source-epochs').textContent()).resolves.toMatch(/^override \(preset: 50, paper A.2.5\)|^override \(preset: 50, ours\)/);
     await expect.poll(async () => page.getByTestId('launch-estimate').textContent(), { timeout: 30_000 }).toMatch(/× 16 images × 40 epochs/);
     // A value the method's schema refuses is reported by the estimate, before any run exists.
-    await setValue('inputSize', '40');
+    await setLaunchValue(page, 'inputSize', '40');
     await expect.poll(async () => page.getByTestId('launch-estimate').textContent(), { timeout: 30_000 }).toMatch(/inputSize: must be a multiple of 16/);
-    await setValue('inputSize', '64');
+    await setLaunchValue(page, 'inputSize', '64');
     await expect.poll(async () => page.getByTestId('launch-estimate').textContent(), { timeout: 30_000 }).toMatch(/Estimated:/);
     await page.screenshot({ path: await artifactPath('training-1-launch.png'), fullPage: true });
   });

@@ -124,3 +124,17 @@ export async function openDemoWorkspace(
     },
   };
 }
+
+/** Ticks exactly these scenarios in the runs page's launch form (one run each). */
+export async function pickScenarios(page: Page, names: readonly string[]): Promise<void> {
+  const all = page.getByTestId('launch-scenario-all');
+  // Twice through "all" clears an indeterminate or full selection alike.
+  await all.check();
+  await all.uncheck();
+  for (const n of names) await page.getByTestId(`launch-scenario-${n}`).check();
+}
+
+/** Types a value into the launch form's preset table, which makes it an override. */
+export async function setLaunchValue(page: Page, key: string, value: string): Promise<void> {
+  await page.getByTestId(`launch-value-${key}`).fill(value);
+}
