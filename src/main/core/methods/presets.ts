@@ -5,7 +5,8 @@
  * by the method's schema (unknown keys refused) and replace values, whose source becomes
  * 'override'. Pure: the main process reads presets without loading tensor code.
  */
-import type { z } from 'zod';
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
 import { LabError } from '../../../shared/errors';
 
 /** Every setting of config C but its preset name, as [value, source]. */
@@ -38,3 +39,22 @@ export function resolvePreset<C extends { preset: string }>(
   }
   return { config: config as C, sources: sources as Record<Exclude<keyof C, 'preset'>, string> };
 }
+
+/**
+ * The override checks of the settings every trained method has (their meaning: harness/trained-method.ts
+ * and train-loop.ts), one rule for all; a method spreads them into its schema beside its own settings.
+ */
+export const trainedSettingOverrides = {
+  batchSize: z.number().int().min(1).max(512),
+  trainImages: z.union([z.literal('all'), z.number().int().min(1)]),
+  seed: z.number().int().min(0).max(2 ** 31 - 1),
+  evalResolution: z.number().int().min(0).max(4096),
+  checkpointMinutes: z.number().gt(0).max(24 * 60),
+  checkpointSteps: z.number().int().min(0),
+};
+
+/** A weights file a run starts from or evaluates: an absolute path (a job runs in another folder), or '' for none. */
+export const weightsFileOverride = z
+  .string()
+  .max(4096)
+  .refine((v) => v === '' || isAbsolute(v), { message: 'must be an absolute path to a .safetensors file (or empty for none)' });

@@ -21,7 +21,7 @@
  */
 import { z } from 'zod';
 import { convFlops } from '../components/flops';
-import { resolvePreset, type SourcedPreset } from '../presets';
+import { resolvePreset, trainedSettingOverrides, type SourcedPreset } from '../presets';
 import type { ResolvedConfig, TrainingCost } from '../method';
 
 export const AUTOENCODER_PRESETS = ['paper', 'fast'] as const;
@@ -99,15 +99,14 @@ export const AUTOENCODER_PRESET_NOTES: Record<AutoencoderPreset, string> = {
 /** Validation of user overrides: unknown keys are refused. */
 export const autoencoderOverridesSchema = z
   .object({
+    ...trainedSettingOverrides,
     inputSize: z
       .number()
       .int()
       .min(32)
       .max(1024)
       .refine((v) => v % 16 === 0, { message: 'must be a multiple of 16 (the U-Net pools four times)' }),
-    batchSize: z.number().int().min(1).max(512),
     epochs: z.number().int().min(1).max(10_000),
-    trainImages: z.union([z.literal('all'), z.number().int().min(1)]),
     learningRate: z.number().gt(0).max(1),
     weightDecay: z.number().min(0).max(1),
     beta1: z.number().min(0).lt(1),
@@ -118,10 +117,6 @@ export const autoencoderOverridesSchema = z
     latentChannels: z.number().int().min(0).max(4096),
     outputActivation: z.enum(['tanh', 'none']),
     sigma: z.number().min(0).max(64),
-    seed: z.number().int().min(0).max(2 ** 31 - 1),
-    evalResolution: z.number().int().min(0).max(4096),
-    checkpointMinutes: z.number().gt(0).max(24 * 60),
-    checkpointSteps: z.number().int().min(0),
   })
   .partial()
   .strict();

@@ -37,7 +37,7 @@ import { z } from 'zod';
 import { LabError } from '../../../../shared/errors';
 import { convFlops } from '../components/flops';
 import type { ResolvedConfig, TrainingCost } from '../method';
-import { resolvePreset, type SourcedPreset } from '../presets';
+import { resolvePreset, trainedSettingOverrides, weightsFileOverride, type SourcedPreset } from '../presets';
 
 export const DRAEM_PRESETS = ['paper', 'fast'] as const;
 export type DraemPreset = (typeof DRAEM_PRESETS)[number];
@@ -163,15 +163,14 @@ export const DRAEM_PRESET_NOTES: Record<DraemPreset, string> = {
 /** Validation of user overrides: unknown keys are refused. */
 export const draemOverridesSchema = z
   .object({
+    ...trainedSettingOverrides,
     inputSize: z
       .number()
       .int()
       .min(32)
       .max(1024)
       .refine((v) => v % 32 === 0, { message: 'must be a multiple of 32 (the discriminative network pools five times)' }),
-    batchSize: z.number().int().min(1).max(512),
     epochs: z.number().int().min(0).max(10_000),
-    trainImages: z.union([z.literal('all'), z.number().int().min(1)]),
     learningRate: z.number().gt(0).max(1),
     beta1: z.number().min(0).lt(1),
     beta2: z.number().min(0).lt(1),
@@ -205,14 +204,7 @@ export const draemOverridesSchema = z
       .min(1)
       .max(255)
       .refine((v) => v % 2 === 1, { message: 'must be odd (the window is centred on each pixel)' }),
-    seed: z.number().int().min(0).max(2 ** 31 - 1),
-    modelWeights: z
-      .string()
-      .max(4096)
-      .refine((v) => v === '' || isAbsolute(v), { message: 'must be an absolute path to a .safetensors file (or empty for none)' }),
-    evalResolution: z.number().int().min(0).max(4096),
-    checkpointMinutes: z.number().gt(0).max(24 * 60),
-    checkpointSteps: z.number().int().min(0),
+    modelWeights: weightsFileOverride,
   })
   .partial()
   .strict();

@@ -20,12 +20,11 @@
  * Sources: 'paper A.2.1' (the MIAD appendix), 'RD4AD <file>' (the official code), 'anomalib v0.3.7
  * <file>' (what MIAD ran), 'ours'.
  */
-import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../../../../shared/errors';
 import { backboneGflop, convFlops } from '../components/flops';
 import type { ResolvedConfig, TrainingCost } from '../method';
-import { resolvePreset, type SourcedPreset } from '../presets';
+import { resolvePreset, trainedSettingOverrides, weightsFileOverride, type SourcedPreset } from '../presets';
 
 export const RD_PRESETS = ['paper', 'official', 'fast'] as const;
 export type RdPreset = (typeof RD_PRESETS)[number];
@@ -143,6 +142,7 @@ export const RD_PRESET_NOTES: Record<RdPreset, string> = {
 /** Validation of user overrides: unknown keys are refused. */
 export const rdOverridesSchema = z
   .object({
+    ...trainedSettingOverrides,
     backbone: z.enum(RD_BACKBONES),
     inputSize: z
       .number()
@@ -150,9 +150,7 @@ export const rdOverridesSchema = z
       .min(32)
       .max(1024)
       .refine((v) => v % 32 === 0, { message: 'must be a multiple of 32 (the bottleneck works at 1/32 of the input)' }),
-    batchSize: z.number().int().min(1).max(512),
     epochs: z.number().int().min(0).max(10_000),
-    trainImages: z.union([z.literal('all'), z.number().int().min(1)]),
     learningRate: z.number().gt(0).max(1),
     beta1: z.number().min(0).lt(1),
     beta2: z.number().min(0).lt(1),
@@ -167,14 +165,7 @@ export const rdOverridesSchema = z
     mapCombine: z.enum(['add', 'multiply']),
     sigma: z.number().min(0).max(64),
     blurBorder: z.enum(['symmetric', 'reflect']),
-    seed: z.number().int().min(0).max(2 ** 31 - 1),
-    studentWeights: z
-      .string()
-      .max(4096)
-      .refine((v) => v === '' || isAbsolute(v), { message: 'must be an absolute path to a .safetensors file (or empty for none)' }),
-    evalResolution: z.number().int().min(0).max(4096),
-    checkpointMinutes: z.number().gt(0).max(24 * 60),
-    checkpointSteps: z.number().int().min(0),
+    studentWeights: weightsFileOverride,
   })
   .partial()
   .strict();
