@@ -12,21 +12,12 @@
  * final 3×3 conv to the output logits (2 in DRAEM: normal, anomalous).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchNorm2d, Conv2d, Lambda, Module, ReLU, Sequential } from '../../engine/nn/index';
-import { upsample2 } from './unet-reconstructive';
+import { Conv2d, Module, Sequential } from '../../engine/nn/index';
+import { convBnRelu, doubleConv, maxPool2, upsample2 } from './unet-reconstructive';
 
-/** conv3×3 (bias, as torch's default) → BN → ReLU. */
-function convBnRelu(cin: number, cout: number): [Conv2d, BatchNorm2d, ReLU] {
-  return [new Conv2d(cin, cout, 3, { padding: 1 }), new BatchNorm2d(cout), new ReLU()];
-}
-
-/** Two conv-BN-ReLU units: Sequential indices 0..5 as in model_unet.py. */
-function doubleConv(cin: number, mid: number, cout: number): Sequential {
-  return new Sequential(...convBnRelu(cin, mid), ...convBnRelu(mid, cout));
-}
-
-function maxPool2(): Sequential {
-  return new Sequential(new Lambda((x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), 'MaxPool2d'));
+/** model_unet.py's `nn.Sequential(nn.MaxPool2d(2))` (mp1..mp5). */
+function pooling(): Sequential {
+  return new Sequential(maxPool2());
 }
 
 /** `EncoderDiscriminative`: x [b, s, s, in] → b1..b6 at 1, 1/2, …, 1/32 of s (widths w, 2w, 4w, 8w, 8w, 8w). */
@@ -46,15 +37,15 @@ export class EncoderDiscriminative extends Module {
   constructor(inChannels: number, w: number) {
     super();
     this.block1 = this.registerModule('block1', doubleConv(inChannels, w, w));
-    this.mp1 = this.registerModule('mp1', maxPool2());
+    this.mp1 = this.registerModule('mp1', pooling());
     this.block2 = this.registerModule('block2', doubleConv(w, 2 * w, 2 * w));
-    this.mp2 = this.registerModule('mp2', maxPool2());
+    this.mp2 = this.registerModule('mp2', pooling());
     this.block3 = this.registerModule('block3', doubleConv(2 * w, 4 * w, 4 * w));
-    this.mp3 = this.registerModule('mp3', maxPool2());
+    this.mp3 = this.registerModule('mp3', pooling());
     this.block4 = this.registerModule('block4', doubleConv(4 * w, 8 * w, 8 * w));
-    this.mp4 = this.registerModule('mp4', maxPool2());
+    this.mp4 = this.registerModule('mp4', pooling());
     this.block5 = this.registerModule('block5', doubleConv(8 * w, 8 * w, 8 * w));
-    this.mp5 = this.registerModule('mp5', maxPool2());
+    this.mp5 = this.registerModule('mp5', pooling());
     this.block6 = this.registerModule('block6', doubleConv(8 * w, 8 * w, 8 * w));
   }
 

@@ -15,17 +15,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm2d, Conv2d, Lambda, Module, ReLU, Sequential } from '../../engine/nn/index';
 
 /** conv3×3 (bias, as torch's default) → BN → ReLU. */
-function convBnRelu(cin: number, cout: number): [Conv2d, BatchNorm2d, ReLU] {
+export function convBnRelu(cin: number, cout: number): [Conv2d, BatchNorm2d, ReLU] {
   return [new Conv2d(cin, cout, 3, { padding: 1 }), new BatchNorm2d(cout), new ReLU()];
 }
 
 /** Two conv-BN-ReLU units: Sequential indices 0..5 as in model_unet.py. */
-function doubleConv(cin: number, mid: number, cout: number): Sequential {
+export function doubleConv(cin: number, mid: number, cout: number): Sequential {
   return new Sequential(...convBnRelu(cin, mid), ...convBnRelu(mid, cout));
 }
 
 /** nn.MaxPool2d(2) on NHWC. */
-function maxPool2(): Lambda {
+export function maxPool2(): Lambda {
   return new Lambda((x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), 'MaxPool2d');
 }
 
