@@ -13,14 +13,9 @@ import { Store } from '../../src/main/core/store/store';
 import type { ExportManifest } from '../../src/main/core/annotate/export-dataset';
 import { useTmpDirs } from '../helpers/tmp';
 import { applyCurationEdits, openSmallWorkspace } from './helpers';
+import { capture } from '../helpers/cli';
 
 const tmp = useTmpDirs();
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 describe('export-dataset', () => {
   it('writes the annotated dataset in MIAD layout that imports back with the same labels and masks', async () => {

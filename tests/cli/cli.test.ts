@@ -6,15 +6,10 @@ import { runCli } from '../../src/main/cli/main';
 import { UsageError, intOption, type VerbSpec } from '../../src/main/cli/verb';
 import { VERBS } from '../../src/main/cli/verbs/index';
 import { useTmpDirs } from '../helpers/tmp';
+import { capture } from '../helpers/cli';
 
 const tmp = useTmpDirs();
 const BIN = join(__dirname, '../../bin/miad-lab.mjs');
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 const echo: VerbSpec = {
   name: 'echo',

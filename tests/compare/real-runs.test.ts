@@ -22,6 +22,7 @@ import type { Annotation } from '../../src/shared/calls/annotate';
 import type { SampleInfo } from '../../src/shared/types';
 import { makeCompareFixture, SCENARIO, type CompareFixture } from './fixture';
 import { useTmpDirs } from '../helpers/tmp';
+import { capture } from '../helpers/cli';
 
 const tmp = useTmpDirs();
 let fx: CompareFixture;
@@ -164,12 +165,6 @@ describe('grid helpers', () => {
     expect(autoPicks(images, 'wind_turbine', 2)).toEqual([]);
   });
 });
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 describe('miad-lab compare', () => {
   const cli = async (args: string[]) => {

@@ -23,14 +23,9 @@ import { runCli } from '../../src/main/cli/main';
 import { createLab } from '../../src/main/core/lab';
 import { getRun, getSeries } from '../../src/main/core/store/runs-repo';
 import { useTmpDirs } from '../helpers/tmp';
+import { capture } from '../helpers/cli';
 
 const tmp = useTmpDirs();
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 const SCENARIO = 'wind_turbine';
 const TRAIN = 64;

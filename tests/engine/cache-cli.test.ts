@@ -6,14 +6,9 @@ import { createLab } from '../../src/main/core/lab';
 import { FeatureCache } from '../../src/main/core/engine/feature-cache';
 import { useTmpDirs } from '../helpers/tmp';
 import { writerKey, writerLayers } from './fixtures/cache-data';
+import { capture } from '../helpers/cli';
 
 const tmp = useTmpDirs();
-
-function capture(json = false) {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t), json }, out, err };
-}
 
 describe('miad-lab cache', () => {
   it('stats, cap and clear', async () => {
@@ -37,7 +32,7 @@ describe('miad-lab cache', () => {
     expect(human.out.join('\n')).toMatch(/entries\s+4[\s\S]*hit rate 20\.0 %/);
 
     // A cap of two entries' worth keeps the most recently used ones within 90 % of it.
-    const cap = capture(true);
+    const cap = capture();
     expect(await runCli(['cache', 'cap', '--workspace', ws, '--gb', String(((s.bytes / 4) * 2) / 1e9), '--json'], cap.io)).toBe(0);
     expect((JSON.parse(cap.out.join('')) as { result: { entries: number } }).result.entries).toBe(1);
     const kept = await FeatureCache.open(FeatureCache.workspaceDir(ws));

@@ -4,8 +4,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/main/cli/main';
-import { VERBS } from '../../src/main/cli/verbs/index';
+import { cli as runCliCaptured } from '../helpers/cli';
 
 let ws = '';
 beforeAll(async () => {
@@ -15,12 +14,7 @@ afterAll(async () => {
   await rm(ws, { recursive: true, force: true });
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, VERBS);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = (...argv: string[]) => runCliCaptured(argv);
 
 describe('miad-lab weights', () => {
   it('is registered and documents its sub-commands', async () => {

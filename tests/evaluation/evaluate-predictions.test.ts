@@ -14,6 +14,7 @@ import { pixelMetrics } from '../../src/main/core/evaluation/pixel-metrics';
 import { resizeBilinear } from '../../src/main/core/evaluation/post-process';
 import { encodePng } from '../../src/main/core/image/png';
 import { useTmpDirs } from '../helpers/tmp';
+import { capture } from '../helpers/cli';
 import { blobMask, rng, runReference } from './reference';
 
 const tmp = useTmpDirs();
@@ -174,9 +175,7 @@ describe('evaluatePredictions', () => {
 describe('miad-lab evaluate', () => {
   it('prints the table, or one JSON document with --json; bad usage exits 2', async () => {
     const f = await fixture();
-    const out: string[] = [];
-    const err: string[] = [];
-    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+    const { io, out, err } = capture();
     const args = ['evaluate', '--dataset', f.root, '--scenario', 'metal_welding', '--predictions', f.preds, '--resolution', String(S)];
     expect(await runCli(args, io)).toBe(0);
     expect(out.join('\n')).toMatch(/overall .*\n.*crack.*\n.*pit.*\nmean over defect types/);

@@ -13,14 +13,9 @@ import { createLab } from '../../src/main/core/lab';
 import { createLabHost } from '../../src/main/core/lab-host';
 import type { RunDetail, RunInfo } from '../../src/shared/types';
 import { useTmpDirs } from '../helpers/tmp';
+import { capture } from '../helpers/cli';
 
 const tmp = useTmpDirs();
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 describe('evaluate --workspace', () => {
   it('stores the evaluation as an external run that the lab lists with its metrics', async () => {

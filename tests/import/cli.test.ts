@@ -7,15 +7,10 @@ import { join } from 'node:path';
 import { runCli } from '../../src/main/cli/main';
 import { useTmpDirs } from '../helpers/tmp';
 import { scenarioFiles, writeTree } from './helpers';
+import { capture } from '../helpers/cli';
 
 const tmp = useTmpDirs();
 const BIN = join(__dirname, '../../bin/miad-lab.mjs');
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 async function dataset(): Promise<string> {
   const root = join(await tmp(), 'data');

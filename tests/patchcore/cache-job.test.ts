@@ -13,14 +13,9 @@ import { createLab } from '../../src/main/core/lab';
 import { getRun } from '../../src/main/core/store/runs-repo';
 import { AppSettings } from '../../src/main/core/workspace/app-settings';
 import { useTmpDirs } from '../helpers/tmp';
+import { capture } from '../helpers/cli';
 
 const tmp = useTmpDirs();
-
-function capture(json = false) {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t), json }, out, err };
-}
 
 interface Summary {
   featureCache: { train: { hits: number; misses: number }; test: { hits: number; misses: number } } | null;
@@ -51,7 +46,7 @@ describe('PatchCore jobs and the feature cache', () => {
     expect(second.featureCache).toEqual({ train: { hits: 6, misses: 0 }, test: { hits: tests, misses: 0 }, writeFailures: 0, lastWriteError: null });
     expect(await scores(2)).toEqual(await scores(1));
 
-    const stats = capture(true);
+    const stats = capture();
     expect(await runCli(['cache', 'stats', '--workspace', ws, '--json'], stats.io)).toBe(0);
     expect((JSON.parse(stats.out.join('')) as { result: unknown }).result).toMatchObject({ entries: 6 + tests, hits: 6 + tests, misses: 6 + tests });
 

@@ -16,14 +16,9 @@ import { runCli } from '../../src/main/cli/main';
 import { createLab } from '../../src/main/core/lab';
 import { getRun, getSeries, listRuns } from '../../src/main/core/store/runs-repo';
 import { useTmpDirs } from '../helpers/tmp';
+import { capture } from '../helpers/cli';
 
 const tmp = useTmpDirs();
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 /** The ResNet18 pairing at 64 px on 16 images, 3 epochs of 4 steps. */
 const TINY = ['--set', 'inputSize=64', '--set', 'trainImages=16', '--set', 'epochs=3', '--set', 'batchSize=4'];

@@ -11,14 +11,9 @@ import { runCli } from '../../src/main/cli/main';
 import { createLab } from '../../src/main/core/lab';
 import { listRuns } from '../../src/main/core/store/runs-repo';
 import { useTmpDirs } from '../helpers/tmp';
+import { capture } from '../helpers/cli';
 
 const tmp = useTmpDirs();
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 const TINY = ['--set', 'inputSize=32', '--set', 'baseWidth=4', '--set', 'epochs=3', '--set', 'batchSize=4', '--set', 'trainImages=12'];
 
