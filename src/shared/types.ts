@@ -3,6 +3,9 @@ import type { Scenario } from './taxonomy';
 
 export type Door = 'electron' | 'server' | 'cli';
 
+/** How a dataset's folders are laid out (the store's `datasets.kind` CHECK lists the same four). */
+export type DatasetKind = 'miad-mini' | 'miad' | 'mvtec' | 'folder';
+
 export interface AppInfo {
   name: string;
   version: string;
@@ -41,7 +44,7 @@ export interface DatasetInfo {
   name: string;
   /** Absolute folder the samples' relative paths start from. */
   root: string;
-  kind: 'miad-mini' | 'miad' | 'mvtec' | 'folder';
+  kind: DatasetKind;
   createdAt: string;
   sampleCount: number;
   scenarios: string[];

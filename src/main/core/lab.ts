@@ -4,7 +4,7 @@
  * (lab-host.ts) owns at most one at a time.
  */
 import type { CallParsedInput, CallResult } from '../../shared/contract';
-import type { WorkspaceInfo } from '../../shared/types';
+import type { DatasetKind, WorkspaceInfo } from '../../shared/types';
 import type { Store, StoreOptions } from './store/store';
 import { openWorkspace, workspaceInfo, type Workspace } from './workspace/workspace';
 import { resolveServedFile } from './served-files';
@@ -24,7 +24,7 @@ export interface Lab {
   listDatasets(): CallResult<'datasets:list'>;
   datasetSummary(input: CallParsedInput<'datasets:summary'>): CallResult<'datasets:summary'>;
   listSamples(input: CallParsedInput<'samples:list'>): CallResult<'samples:list'>;
-  addDataset(dataset: { name: string; root: string; kind: 'miad-mini' | 'miad' | 'mvtec' | 'folder' }, samples: readonly NewSample[]): number;
+  addDataset(dataset: { name: string; root: string; kind: DatasetKind }, samples: readonly NewSample[]): number;
   /** The folders a client's files must really lie in: the workspace and every registered dataset root. */
   allowedRoots(): string[];
   /** The real path of a file a client may read: only files the store knows (served-files.ts). */

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { idInput, pathInput, returns } from './define';
+import type { DatasetKind } from '../types';
 
 /** Phases of an import or rescan, in order; `done` is sent once with the final counts. */
 export type ImportPhase = 'scanning' | 'hashing' | 'writing' | 'done';
@@ -60,7 +61,7 @@ export interface ImportProblemGroup {
 
 export const IMPORT_EXAMPLES_PER_KIND = 25;
 
-export type DatasetKind = 'miad-mini' | 'miad' | 'mvtec' | 'folder';
+export type { DatasetKind };
 
 /** How one scenario folder was found. */
 export interface ScenarioLayout {
