@@ -18,22 +18,11 @@ import { buildBackbone, normalizeImageNet, randomWeights } from '../../engine/ba
 import { loadSafetensors, type DecodedTensor } from '../../engine/safetensors';
 import { writeFileAtomic } from '../../fs-util';
 import type { JobContext } from '../kinds';
+import { npyHeader } from '../../engine/npy';
 import type { JobResult } from '../protocol';
 import type { FeaturesConfig, FeaturesInput } from './features';
 
 const inputSchema = z.object({ images: z.array(z.object({ relPath: z.string(), path: z.string() })).min(1) });
-
-/** The `.npy` 1.0 header of a C-order little-endian float32 array, padded to 64 bytes. */
-export function npyHeader(shape: readonly number[]): Uint8Array {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
-  header += ' '.repeat(total - 10 - header.length - 1) + '\n';
-  const out = new Uint8Array(total);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  return out;
-}
 
 /** One image as float32 [size, size, 3] in [0, 1]. */
 export async function loadImage(path: string, size: number): Promise<Float32Array> {
@@ -86,7 +75,7 @@ export async function runFeatures(config: FeaturesConfig, rawInput: unknown, ctx
     tf.dispose(Object.values(probe));
     for (const layer of layers) {
       const shape = [n, ...(shapes[layer] as number[])];
-      const header = npyHeader(shape);
+      const header = npyHeader(shape, 'float32');
       const path = join(outDir, `${layer}.npy`);
       const handle = await open(path, resume ? 'r+' : 'w');
       files.push({ layer, handle, headerBytes: header.length, rowBytes: (shape.slice(1).reduce((a, b) => a * b, 1)) * 4, shape });
