@@ -62,7 +62,7 @@ describe('startDesktopApp', () => {
 
     expect(fake.BrowserWindow.instances).toHaveLength(1);
     const window = fake.BrowserWindow.instances[0]!;
-    expect(window.options).toEqual(windowOptions(join(mainDir, '..', 'preload', 'index.cjs')));
+    expect(window.options).toEqual(windowOptions({ preload: join(mainDir, '..', 'preload', 'index.cjs'), icon: join(mainDir, '..', '..', 'resources', 'icon.png') }));
     expect(window.loaded).toEqual({ kind: 'file', target: INDEX });
     expect(fake.calls.menu?.template.map((m) => m.label ?? m.role)).toEqual(['File', 'editMenu', 'View', 'help']);
     expect(fake.app.userModelId).toBeNull();

@@ -18,7 +18,7 @@ beforeEach(() => resetFakeElectron());
 
 describe('windowOptions', () => {
   it('isolates the renderer: context isolation, sandbox, no Node, web security, the built preload', () => {
-    const options = windowOptions(paths.preload);
+    const options = windowOptions(paths);
     expect(options.webPreferences).toMatchObject({
       contextIsolation: true,
       sandbox: true,
@@ -36,6 +36,9 @@ describe('windowOptions', () => {
   it('finds the preload and renderer beside the built main bundle', () => {
     expect(paths.preload).toBe(resolve('/opt/miad-lab/out/preload/index.cjs'));
     expect(paths.rendererIndex).toBe(resolve('/opt/miad-lab/out/renderer/index.html'));
+    expect(paths.appRoot).toBe(resolve('/opt/miad-lab'));
+    expect(paths.icon).toBe(resolve('/opt/miad-lab/resources/icon.png'));
+    expect(windowOptions(paths).icon).toBe(paths.icon);
     expect(mainDirOf(pathToFileURL('/opt/miad-lab/out/main/index.js').href)).toBe(resolve('/opt/miad-lab/out/main'));
   });
 });
@@ -141,7 +144,7 @@ describe('createMainWindow', () => {
     const window = createMainWindow({ paths, source: { kind: 'file', path: paths.rendererIndex } });
     const created = fake.BrowserWindow.instances[0];
     expect(created).toBe(window);
-    expect(created?.options).toEqual(windowOptions(paths.preload));
+    expect(created?.options).toEqual(windowOptions(paths));
     expect(created?.loaded).toEqual({ kind: 'file', target: paths.rendererIndex });
     expect(created?.webContents.windowOpenHandler).not.toBeNull();
     expect(created?.visible).toBe(false);

@@ -12,6 +12,10 @@ export interface AppPaths {
   preload: string;
   /** out/renderer/index.html */
   rendererIndex: string;
+  /** The app's folder: package.json, node_modules, resources/. */
+  appRoot: string;
+  /** resources/icon.png (made from resources/icon.svg by scripts/make-icons.ts): the window's and taskbar's icon. */
+  icon: string;
 }
 
 /** The paths relative to the directory of the built main bundle (out/main). */
@@ -19,6 +23,8 @@ export function appPaths(mainDir: string): AppPaths {
   return {
     preload: join(mainDir, '..', 'preload', 'index.cjs'),
     rendererIndex: join(mainDir, '..', 'renderer', 'index.html'),
+    appRoot: join(mainDir, '..', '..'),
+    icon: join(mainDir, '..', '..', 'resources', 'icon.png'),
   };
 }
 

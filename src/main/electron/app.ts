@@ -13,6 +13,7 @@ import { appPaths, appUrlMatcher, rendererSource } from './app-url';
 import { installCsp } from './csp';
 import { trackJobStatus } from './job-status';
 import { createFolderPicker, showAbout } from './dialogs';
+import { bundledLibraries } from './licences';
 import { registerIpc } from './ipc';
 import { menuTemplate } from './menu';
 import { handleFileProtocol, registerFileScheme } from './protocol';
@@ -72,6 +73,8 @@ export function startDesktopApp(deps: DesktopDeps): DesktopApp {
   // Development: an unpackaged app (`electron .`, the dev server); a packaged app has no DevTools.
   const development = !app.isPackaged;
   guardAllWebContents(app, isAppUrl);
+  // A packaged macOS app takes its dock icon from the bundle; `electron .` would show Electron's.
+  if (platform === 'darwin' && development) void app.whenReady().then(() => app.dock?.setIcon(paths.icon));
 
   let window: BrowserWindow | null = null;
   let host: LabHost | null = null;
@@ -188,7 +191,8 @@ export function startDesktopApp(deps: DesktopDeps): DesktopApp {
             {
               send: sendMenu,
               about: () => {
-                showAbout(currentWindow, { name: APP_NAME, version: app.getVersion(), versions: process.versions }).catch(
+                const libraries = bundledLibraries(paths.appRoot, process.versions.electron);
+                showAbout(currentWindow, { name: APP_NAME, version: app.getVersion(), versions: process.versions, libraries }).catch(
                   (error: unknown) => logError('[app] about box failed', error),
                 );
               },

@@ -3,6 +3,7 @@
  * host as its `pickFolder` option) and the About box. Modal to the main window when there is one.
  */
 import { dialog, type BaseWindow, type MessageBoxOptions, type OpenDialogOptions } from 'electron';
+import type { BundledLibrary } from './licences';
 
 export type CurrentWindow = () => BaseWindow | null;
 
@@ -25,6 +26,8 @@ export interface AboutDetails {
   name: string;
   version: string;
   versions: { electron?: string; chrome?: string; node?: string };
+  /** What the app ships, with licences (licences.ts). */
+  libraries: readonly BundledLibrary[];
 }
 
 export function aboutText(details: AboutDetails): { message: string; detail: string } {
@@ -35,6 +38,9 @@ export function aboutText(details: AboutDetails): { message: string; detail: str
       'Unsupervised visual anomaly detection on maintenance-inspection images (MIAD).',
       '',
       `Electron ${electron ?? '?'} · Chromium ${chrome ?? '?'} · Node ${node ?? '?'}`,
+      '',
+      'Libraries and their licences:',
+      ...details.libraries.map((l) => `${l.name} ${l.version} (${l.license})`),
     ].join('\n'),
   };
 }

@@ -8,19 +8,22 @@ import { BrowserWindow, type App, type BrowserWindowConstructorOptions, type Ses
 import type { AppPaths, RendererSource } from './app-url';
 
 /** The constructor options; pure so tests check every security flag. */
-export function windowOptions(preloadPath: string): BrowserWindowConstructorOptions {
+export function windowOptions(paths: Pick<AppPaths, 'preload' | 'icon'>): BrowserWindowConstructorOptions {
   return {
     width: 1440,
     height: 900,
     minWidth: 960,
     minHeight: 600,
     title: 'MIAD Lab',
+    // Linux and Windows show it in the title bar and taskbar; macOS takes the bundle's (or, in
+    // development, the dock's: app.ts).
+    icon: paths.icon,
     // Shown on ready-to-show, so the user never sees an empty white frame.
     show: false,
     // The UI's --bg (src/renderer/src/app.css), so a resize never flashes another colour.
     backgroundColor: '#f3f5f8',
     webPreferences: {
-      preload: preloadPath,
+      preload: paths.preload,
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
@@ -75,7 +78,7 @@ export interface MainWindowOptions {
 
 export function createMainWindow(options: MainWindowOptions): BrowserWindow {
   // Its web contents is guarded by guardAllWebContents (app.ts), as every web contents is.
-  const window = new BrowserWindow(windowOptions(options.paths.preload));
+  const window = new BrowserWindow(windowOptions(options.paths));
   window.once('ready-to-show', () => window.show());
   const loaded = options.source.kind === 'url' ? window.loadURL(options.source.url) : window.loadFile(options.source.path);
   loaded.catch((error: unknown) => {
