@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { encodeNpy } from '../../src/main/core/evaluation/npy';
 import { mulberry32 } from '../../src/main/core/engine/random';
 
-export const PYTHON = '/usr/bin/python3';
+import { PYTHON } from '../../scripts/parity/reference';
+
+export { PYTHON };
 const SCRIPT = join(import.meta.dirname, '../../scripts/reference/metrics.py');
 
 export type Undefined = { undefined: string };
