@@ -16,7 +16,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { LabError } from '../../../shared/errors';
-import { decodePng, type RasterImage } from '../image/png';
+import { readBinaryMask, type BinaryMask } from '../image/mask';
 import { MetricUndefinedError, type Curve } from './curve';
 import { npyToMap, parseNpy } from './npy';
 import { pixelMetrics, type PixelSubset } from './pixel-metrics';
@@ -33,11 +33,6 @@ export interface EvaluatePredictionsOptions {
   resolution?: number;
   /** AUPRO FPR limit; default 0.3. */
   proLimit?: number;
-}
-
-export interface EvaluateDeps {
-  /** Decodes a mask image file; defaults to the PNG decoder. */
-  decodeMask?: (bytes: Uint8Array) => RasterImage;
 }
 
 export interface MetricSet {
@@ -109,12 +104,11 @@ interface TestImage {
  * scenario folder), EvaluationInputError listing every bad input file, MetricUndefinedError when the
  * test set has one class only.
  */
-export async function evaluatePredictions(options: EvaluatePredictionsOptions, deps: EvaluateDeps = {}): Promise<EvaluationResult> {
+export async function evaluatePredictions(options: EvaluatePredictionsOptions): Promise<EvaluationResult> {
   const started = performance.now();
   const resolution = options.resolution ?? 256;
   const proLimit = options.proLimit ?? 0.3;
   if (!Number.isInteger(resolution) || resolution < 1) throw new LabError(`resolution must be a positive integer, got ${resolution}`, 'ValidationError');
-  const decodeMask = deps.decodeMask ?? decodePng;
   const scenarioDir = await findScenarioDir(options.datasetRoot, options.scenario);
   const images = await listTestImages(scenarioDir);
   if (images.length === 0) throw new LabError(`no test images under ${join(scenarioDir, 'test')}`, 'ValidationError');
@@ -153,7 +147,7 @@ export async function evaluatePredictions(options: EvaluatePredictionsOptions, d
     }
     if (scoresFile) scores[i] = scoresFile.get(img.rel) ?? Number.NaN;
     if (img.label === 'good') continue;
-    const mask = await readMask(scenarioDir, img, decodeMask, problems);
+    const mask = await readMask(scenarioDir, img, problems);
     if (!mask) continue;
     if (map && Math.abs(mask.height / mask.width - map.height / map.width) > 0.01) {
       problems.push(`shape mismatch: prediction ${npyRel} is ${map.height}×${map.width} but mask of ${img.rel} is ${mask.height}×${mask.width}`);
@@ -360,13 +354,8 @@ async function readScores(
   return scores;
 }
 
-/** The mask of an anomalous image as one channel (any channel > 0 counts), or null after noting the problem. */
-async function readMask(
-  scenarioDir: string,
-  img: TestImage,
-  decode: (bytes: Uint8Array) => RasterImage,
-  problems: string[],
-): Promise<{ width: number; height: number; data: Uint8Array } | null> {
+/** The mask of an anomalous image by the lab's one rule (image/mask.ts: > 0 is anomalous), or null after noting the problem. */
+async function readMask(scenarioDir: string, img: TestImage, problems: string[]): Promise<BinaryMask | null> {
   const candidates = [`ground_truth/${img.label}/${img.stem}_mask.png`, `ground_truth/${img.label}/${img.stem}.png`];
   for (const rel of candidates) {
     let bytes: Uint8Array;
@@ -378,17 +367,7 @@ async function readMask(
       return null;
     }
     try {
-      const raster = decode(bytes);
-      const { width, height, channels } = raster;
-      const data = new Uint8Array(width * height);
-      // Alpha (channel 2 of gray+alpha, 4 of RGBA) is not ground truth.
-      const colour = channels === 2 ? 1 : channels === 4 ? 3 : channels;
-      for (let k = 0; k < data.length; k++) {
-        let v = 0;
-        for (let c = 0; c < colour; c++) v |= raster.data[k * channels + c]!;
-        data[k] = v > 0 ? 1 : 0;
-      }
-      return { width, height, data };
+      return await readBinaryMask(bytes, rel);
     } catch (error) {
       problems.push(`unreadable mask ${rel}: ${(error as Error).message}`);
       return null;

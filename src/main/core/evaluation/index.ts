@@ -28,7 +28,6 @@ export {
   meanMetrics,
   EvaluationInputError,
   type EvaluatePredictionsOptions,
-  type EvaluateDeps,
   type EvaluationResult,
   type EvaluationScope,
   type MetricSet,

@@ -1,7 +1,8 @@
 /**
- * Image and mask decoding for the method pipelines, through sharp (PNG and JPEG, grey or RGB,
- * with or without alpha). Images are resized to the input size with sharp's default kernel, as the
- * `features` job does, so the frozen-feature cache and the methods see the same pixels.
+ * Image decoding for the method pipelines, through sharp (PNG and JPEG, grey or RGB, with or
+ * without alpha). Images are resized to the input size with sharp's default kernel, as the
+ * `features` job does, so the frozen-feature cache and the methods see the same pixels. Masks are
+ * read by the lab's one mask reader, image/mask.ts.
  */
 import sharp from 'sharp';
 import { LabError } from '../../../../shared/errors';
@@ -32,28 +33,4 @@ export async function loadImageRgb(path: string | Uint8Array, size: number, labe
   const out = new Float32Array(bytes.length);
   for (let i = 0; i < out.length; i++) out[i] = bytes[i]! / 255;
   return out;
-}
-
-/**
- * A ground-truth mask at its own size: 1 where any channel is > 0, else 0.
- * @returns data [height, width]
- */
-export async function loadMask(path: string): Promise<{ width: number; height: number; data: Uint8Array }> {
-  let raw: { data: Buffer; info: sharp.OutputInfo };
-  try {
-    raw = await sharp(path, { failOn: 'error' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  } catch (error) {
-    throw new LabError(`cannot read mask ${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const { width, height, channels } = raw.info;
-  const data = new Uint8Array(width * height);
-  for (let p = 0; p < data.length; p++) {
-    for (let c = 0; c < channels; c++) {
-      if (raw.data[p * channels + c]! > 0) {
-        data[p] = 1;
-        break;
-      }
-    }
-  }
-  return { width, height, data };
 }

@@ -4,4 +4,4 @@ export { localAverage3x3 } from './local-average';
 export { jlMinDim, sparseRandomProjection, greedyKCenter, abortError, type GreedyOptions } from './coreset';
 export { MemoryBank, type MemoryBankOptions } from './nearest-neighbour';
 export { createHalfRowStore, type HalfRowStore } from './half-row-store';
-export { loadImageRgb, loadMask } from './images';
+export { loadImageRgb } from './images';

@@ -26,7 +26,7 @@ import {
   type MetricSet,
 } from '../../evaluation/index';
 import { abortError } from '../components/coreset';
-import { loadMask } from '../components/images';
+import { readBinaryMask } from '../../image/mask';
 import type { Predictor, ProgressFn } from '../method';
 import type { TestItem } from './scenario-images';
 
@@ -138,7 +138,7 @@ export async function runTestSet(req: TestSetRequest): Promise<TestSetResult> {
         scores[k] = score;
         maps.set(res === size ? map : resizeBilinear(map, size, size, res, res), k * plane);
         if (item.mask) {
-          const m = await loadMask(item.mask);
+          const m = await readBinaryMask(item.mask);
           let any = 0;
           for (let j = 0; j < m.data.length; j++) any |= m.data[j]!;
           if (!any) warnings.push(`${item.rel} is in a defect folder but its mask is empty: counted as normal`);
