@@ -95,6 +95,8 @@ export class LibraryIndex {
   private readonly problemSetNames: string[][] = [];
 
   private readonly orders = new Map<LibrarySortKey, Int32Array>();
+  /** The comparator each kept order was sorted with (its ranks of the dictionaries as they were then). */
+  private readonly comparators = new Map<LibrarySortKey, (a: number, b: number) => number>();
   /** Small LRU of filtered, sorted row lists: paging through one filter costs one walk. */
   private readonly matchCache = new Map<string, Int32Array>();
   private readonly searchCache = new Map<string, Uint8Array>();
@@ -401,9 +403,62 @@ export class LibraryIndex {
                 }
               : byDefault;
       perm.sort(compare);
+      this.comparators.set(key, compare);
     }
     this.orders.set(key, perm);
     return perm;
+  }
+
+  /**
+   * Applies new annotation columns of some samples in place (an edit's label, mask, review state
+   * or training flag), so the next query after an edit costs a query, not a rebuild. Sort orders
+   * that depend on the label move each changed row to its new place (one remove and one binary-
+   * searched insert); a label the index has not seen yet drops those orders instead (recomputed on
+   * use). Returns false, changing nothing, when an id is not in the index: the caller rebuilds.
+   */
+  applyAnnotations(columns: Pick<LibraryColumns, 'ids' | 'labels' | 'hasMask' | 'reviews' | 'excluded'>): boolean {
+    const rows = columns.ids.map((id) => this.rowOf(id));
+    if (rows.some((i) => i < 0)) return false;
+    const newLabel = columns.labels.some((l) => this.labels.find(l) === undefined);
+    // Orders whose comparator reads the label: 'default' and 'label', and 'fileSize' through its ties.
+    const byLabel = (['default', 'label', 'fileSize'] as const).filter((k) => this.orders.has(k));
+    if (newLabel) {
+      for (const k of byLabel) {
+        this.orders.delete(k);
+        this.comparators.delete(k);
+      }
+    }
+    rows.forEach((i, k) => {
+      const label = this.labels.code(columns.labels[k]!);
+      if (label !== this.label[i] && !newLabel) {
+        for (const key of byLabel) this.moveInOrder(key, i, () => (this.label[i] = label));
+      }
+      this.label[i] = label;
+      this.hasMask[i] = columns.hasMask[k]!;
+      this.review[i] = columns.reviews[k]!;
+      this.excluded[i] = columns.excluded[k]!;
+    });
+    this.matchCache.clear();
+    return true;
+  }
+
+  /** Takes row `i` out of the kept order `key`, applies `change`, and inserts it where it now sorts. */
+  private moveInOrder(key: LibrarySortKey, i: number, change: () => void): void {
+    const perm = this.orders.get(key)!;
+    const compare = this.comparators.get(key)!;
+    const n = perm.length;
+    const at = perm.indexOf(i);
+    perm.copyWithin(at, at + 1);
+    change();
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compare(perm[mid]!, i) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    perm.copyWithin(lo + 1, lo, n - 1);
+    perm[lo] = i;
   }
 
   /**

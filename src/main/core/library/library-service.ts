@@ -26,6 +26,10 @@ export class LibraryService {
   private readonly thumbsDir: string;
   private index: LibraryIndex | null = null;
   private indexVersion = '';
+  /** The samples' change counter and the last annotation change the index reflects. */
+  private indexMark = { structure: -1, seq: 0 };
+  /** How the index kept up: full rebuilds, and in-place updates after annotation edits (tests and bench read them). */
+  readonly stats = { rebuilds: 0, patches: 0 };
 
   constructor(options: LibraryServiceOptions) {
     this.repo = options.repo;
@@ -33,15 +37,47 @@ export class LibraryService {
     this.thumbs = new ThumbnailCache({ dir: options.thumbsDir, ...options.thumbnails });
   }
 
-  /** The index for the store as it is now; rebuilt (one scan) after any committed write. */
+  /**
+   * The index for the store as it is now. Any committed write moves the data version; then the
+   * store's own change log (migration 6) says what moved: samples (import, rescan) → rebuild from
+   * one scan; annotations only → those samples are updated in place; neither (a run's progress,
+   * settings) → the index stands.
+   */
   current(): LibraryIndex {
     const version = this.repo.dataVersion();
-    if (this.index === null || version !== this.indexVersion) {
+    if (this.index !== null && version === this.indexVersion) return this.index;
+    const mark = this.repo.libraryMark();
+    if (this.index === null || mark.structure !== this.indexMark.structure || !this.patch(mark.seq)) {
       this.index = new LibraryIndex(this.repo.scanColumns());
-      this.indexVersion = version;
+      this.stats.rebuilds++;
+      this.prune(mark.seq);
     }
+    this.indexMark = mark;
+    // Read after the prune: a write of our own moves total_changes.
+    this.indexVersion = this.repo.dataVersion();
     return this.index;
   }
+
+  /** Applies the annotation changes after the index's mark; false when the index must be rebuilt instead. */
+  private patch(seq: number): boolean {
+    if (seq === this.indexMark.seq) return true;
+    const changes = this.repo.annotationChangesSince(this.indexMark.seq);
+    // Pruned by another reader, or many edits at once (a bulk action: one scan is cheaper than many moves).
+    if (changes === null || changes.ids.length > 2000) return false;
+    if (!this.index!.applyAnnotations(this.repo.annotationColumns(changes.ids))) return false;
+    this.stats.patches++;
+    this.prune(changes.seq);
+    return true;
+  }
+
+  /** Drops applied change rows now and then (only the main process's Library reads them). */
+  private prune(seq: number): void {
+    if (seq - this.prunedTo < 256) return;
+    this.repo.pruneAnnotationChanges(seq);
+    this.prunedTo = seq;
+  }
+
+  private prunedTo = 0;
 
   query(filter: LibraryFilter, sort: LibrarySort, offset: number, limit: number): LibraryPage {
     const { total, rows } = this.current().page(filter, sort, offset, limit);

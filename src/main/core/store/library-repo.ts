@@ -88,6 +88,44 @@ export class LibraryRepo {
   }
 
   /**
+   * Where the store stands for the Library's index: the samples' change counter (`structure`,
+   * moved by any insert, update or delete of a sample) and the newest annotation change (`seq`).
+   */
+  libraryMark(): { structure: number; seq: number } {
+    return this.store.connection
+      .prepare('SELECT (SELECT n FROM library_structure WHERE id = 1) AS structure, (SELECT ifnull(max(seq), 0) FROM library_changes) AS seq')
+      .get() as { structure: number; seq: number };
+  }
+
+  /**
+   * The samples whose annotation changed after `seq` (each once), and the newest seq; null when
+   * changes after `seq` were already pruned (by another reader), so they cannot be listed.
+   */
+  annotationChangesSince(seq: number): { seq: number; ids: number[] } | null {
+    const rows = this.store.connection.prepare('SELECT seq, sample_id FROM library_changes WHERE seq > ? ORDER BY seq').raw(true).all(seq) as [number, number][];
+    // seq is AUTOINCREMENT and rows go only by pruning a prefix: the next row after `seq` is seq + 1 unless pruned.
+    if (rows.length && rows[0]![0] !== seq + 1) return null;
+    return { seq: rows.length ? rows[rows.length - 1]![0] : seq, ids: [...new Set(rows.map((r) => r[1]))] };
+  }
+
+  /** Forgets annotation changes up to `seq` (the index has applied them). */
+  pruneAnnotationChanges(seq: number): void {
+    this.store.connection.prepare('DELETE FROM library_changes WHERE seq <= ?').run(seq);
+  }
+
+  /** The annotation-dependent columns of some samples (ids that no longer exist are left out). */
+  annotationColumns(ids: readonly number[]): Pick<LibraryColumns, 'ids' | 'labels' | 'hasMask' | 'reviews' | 'excluded'> {
+    const rows = this.store.connection
+      .prepare(
+        `SELECT s.id, ${EFFECTIVE_LABEL_SQL}, ${HAS_MASK_SQL}, ${REVIEW_CODE_SQL}, ${EXCLUDED_SQL}
+         FROM json_each(?) j JOIN samples s ON s.id = j.value LEFT JOIN annotations a ON a.sample_id = s.id`,
+      )
+      .raw(true)
+      .all(JSON.stringify(ids)) as [number, string, number, number, number][];
+    return { ids: rows.map((r) => r[0]), labels: rows.map((r) => r[1]), hasMask: rows.map((r) => r[2]), reviews: rows.map((r) => r[3]), excluded: rows.map((r) => r[4]) };
+  }
+
+  /**
    * Every sample's browsing columns in one row of group_concat strings. better-sqlite3 costs
    * about a microsecond per value it hands to JavaScript, so 105,000 rows × 11 columns as row
    * objects take most of a second; eleven long strings split in JavaScript take a fraction of

@@ -158,6 +158,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX annotation_history_by_sample ON annotation_history (sample_id, id);
     `,
   },
+  {
+    version: 6,
+    description: "library: what changed since the Library's index was built, so an annotation edit updates it in place",
+    sql: `
+      -- One row per annotation write (the sample whose label, mask, review or training flag moved);
+      -- the Library applies them to its index and prunes what it has applied.
+      CREATE TABLE library_changes (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        sample_id INTEGER NOT NULL
+      );
+      CREATE TRIGGER library_annotation_inserted AFTER INSERT ON annotations BEGIN INSERT INTO library_changes (sample_id) VALUES (NEW.sample_id); END;
+      CREATE TRIGGER library_annotation_updated AFTER UPDATE ON annotations BEGIN INSERT INTO library_changes (sample_id) VALUES (NEW.sample_id); END;
+      CREATE TRIGGER library_annotation_deleted AFTER DELETE ON annotations BEGIN INSERT INTO library_changes (sample_id) VALUES (OLD.sample_id); END;
+      -- Any change to the samples themselves (import, rescan, a dataset removed) moves this counter:
+      -- the index is then rebuilt from one scan.
+      CREATE TABLE library_structure (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        n  INTEGER NOT NULL
+      );
+      INSERT INTO library_structure (id, n) VALUES (1, 0);
+      CREATE TRIGGER library_sample_inserted AFTER INSERT ON samples BEGIN UPDATE library_structure SET n = n + 1; END;
+      CREATE TRIGGER library_sample_updated AFTER UPDATE ON samples BEGIN UPDATE library_structure SET n = n + 1; END;
+      CREATE TRIGGER library_sample_deleted AFTER DELETE ON samples BEGIN UPDATE library_structure SET n = n + 1; END;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
