@@ -1,12 +1,12 @@
 /**
- * Backbone feature extraction speed: images/s of resnet18, wide_resnet50_2 (layer1..4) and
- * efficientnet_b4 (UniAD's layer1..4: timm stages 0, 1, 2, 4) on each
+ * Backbone feature extraction speed: images/s of resnet18, wide_resnet50_2 (layer1..4),
+ * efficientnet_b4 and tf_efficientnet_b4 (UniAD's layer1..4: timm stages 0, 1, 2, 4) on each
  * tfjs backend we can run here (wasm, wasm with threads, cpu), beside PyTorch on the same CPU with
  * the same threads and the same weights, printed as a ratio (ours / torch). Also the filter
  * gradient of a 3×3 convolution (the kernel we register on wasm) against tfjs' cpu kernel.
  *
  *   npx tsx bench/features.ts [--size 128] [--batch 1] [--iters 3] [--threads 2] [--wasm-threads 2]
- *                             [--archs resnet18,wide_resnet50_2,efficientnet_b4] [--no-torch] [--no-grad]
+ *                             [--archs resnet18,wide_resnet50_2,efficientnet_b4,tf_efficientnet_b4] [--no-torch] [--no-grad]
  *
  * Threaded wasm can only be chosen at a process's first wasm initialisation, so that row runs in a
  * child process of this script (`--child wasm-threads`).
@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/main/core/engine/backends';
-import { buildBackbone, normalizeImageNet, randomWeights, RESNET_LAYERS, UNIAD_LAYERS, type Backbone, type BuiltArch } from '../src/main/core/engine/backbones/index';
+import { BUILT_ARCHS, buildBackbone, EFFICIENTNET_ARCHS, normalizeImageNet, randomWeights, RESNET_LAYERS, UNIAD_LAYERS, type Backbone, type BuiltArch } from '../src/main/core/engine/backbones/index';
 import { loadSafetensors, writeSafetensors } from '../src/main/core/engine/safetensors';
 import { runPython, BACKBONE_SCRIPT, assertTorch } from '../scripts/parity/reference';
 import sharp from 'sharp';
@@ -34,7 +34,7 @@ const { values } = parseArgs({
     iters: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
     'wasm-threads': { type: 'string', default: '2' },
-    archs: { type: 'string', default: 'resnet18,wide_resnet50_2,efficientnet_b4' },
+    archs: { type: 'string', default: 'resnet18,wide_resnet50_2,efficientnet_b4,tf_efficientnet_b4' },
     'no-torch': { type: 'boolean', default: false },
     'no-grad': { type: 'boolean', default: false },
     'grad-only': { type: 'boolean', default: false },
@@ -52,10 +52,11 @@ const iters = Number(values.iters);
 const threads = Number(values.threads);
 const wasmThreads = Number(values['wasm-threads']);
 const archs = (values.archs ?? '').split(',').filter(Boolean) as BuiltArch[];
+for (const a of archs) if (!(BUILT_ARCHS as readonly string[]).includes(a)) throw new Error(`--archs: unknown ${a}; built: ${BUILT_ARCHS.join(', ')}`);
 
-/** The layers timed: layer1..4 for all (for efficientnet_b4 those are UniAD's four, as backbone.py's default). */
+/** The layers timed: layer1..4 for all (for the EfficientNets those are UniAD's four, as backbone.py's default). */
 function benchLayers(arch: BuiltArch): readonly string[] {
-  return arch === 'efficientnet_b4' ? UNIAD_LAYERS : RESNET_LAYERS;
+  return (EFFICIENTNET_ARCHS as readonly string[]).includes(arch) ? UNIAD_LAYERS : RESNET_LAYERS;
 }
 
 /** images/s of `model` on the current backend: one warm-up pass, then `n` timed passes. */
@@ -216,11 +217,11 @@ async function main(): Promise<void> {
     }
     rows.push({ name: 'tfjs cpu', r: await oursOn('cpu', weights, Math.max(1, Math.floor(iters / 3))) });
 
-    const head = ['backend'.padEnd(34), ...archs.map((a) => `${a} img/s`.padStart(22)), ...(torch ? archs.map((a) => `÷ torch (${a})`.padStart(26)) : [])];
+    const head = ['backend'.padEnd(34), ...archs.map((a) => `${a} img/s`.padStart(26)), ...(torch ? archs.map((a) => `÷ torch (${a})`.padStart(30)) : [])];
     console.log(head.join(''));
     for (const { name, r } of rows) {
-      const cells = [name.padEnd(34), ...archs.map((a) => fmt(r[a]).padStart(22))];
-      if (torch) cells.push(...archs.map((a) => fmt(r[a] !== undefined && torch[a] ? (r[a] as number) / (torch[a] as number) : undefined).padStart(26)));
+      const cells = [name.padEnd(34), ...archs.map((a) => fmt(r[a]).padStart(26))];
+      if (torch) cells.push(...archs.map((a) => fmt(r[a] !== undefined && torch[a] ? (r[a] as number) / (torch[a] as number) : undefined).padStart(30)));
       console.log(cells.join(''));
     }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Reference features from torchvision for the parity tests of our TypeScript backbones.
 
-Builds torchvision's model (resnet18 / wide_resnet50_2 / efficientnet_b4) with the given .safetensors
-weights (strict load: every tensor name and shape must match torchvision's), runs one image through it
+Builds torchvision's model (resnet18 / wide_resnet50_2 / efficientnet_b4), or the TF-ported
+tf_efficientnet_b4 of tf_efficientnet.py, with the given .safetensors weights (strict load: every
+tensor name and shape must match the model's), runs one image through it
 in eval mode and writes the requested layers' outputs (NCHW float32) as <out>/<layer>.npy plus
 <out>/features.json ({layer: {shape, file, max_abs}}).
 
@@ -18,6 +19,11 @@ onto torchvision's `features.N.M.block.K...`, then loads strictly. Its layers ar
 layer1..layer5 = outputs of torchvision features[1], [2], [3], [5], [7] (timm stages 0, 1, 2, 4, 6;
 strides 2, 4, 8, 16, 32; 24, 32, 56, 160, 448 channels). torchvision pads k//2 like timm's
 non-"tf_" efficientnet_b4 and uses BN eps 1e-5, so the two networks compute the same function.
+
+tf_efficientnet_b4 weights carry lukemelas EfficientNet-PyTorch names (UniAD's efficientnet-b4-6ed6700e.pth
+converted, and our TypeScript side) and load as they are. Its layers are the outputs of flat blocks
+1, 5, 9, 21, 31 (the same levels). --padding static|dynamic|symmetric and --bn-eps change its padding
+rule and BN eps (tf_efficientnet.py), so a test can show that the real ones matter.
 
 Runs with Debian's python3-torch (scripts/install-torch.sh). No third-party safetensors package is
 needed: the format is read here with json + numpy.
@@ -38,9 +44,10 @@ except ImportError as exc:  # pragma: no cover - reported to the caller, who tel
     sys.exit(3)
 
 from safetensors_np import read_safetensors  # noqa: E402
+from tf_efficientnet import TfEfficientNet  # noqa: E402
 
 LAYERS = ("layer1", "layer2", "layer3", "layer4")
-ARCH_LAYERS = {"resnet18": LAYERS, "wide_resnet50_2": LAYERS, "efficientnet_b4": LAYERS + ("layer5",)}
+ARCH_LAYERS = {"resnet18": LAYERS, "wide_resnet50_2": LAYERS, "efficientnet_b4": LAYERS + ("layer5",), "tf_efficientnet_b4": LAYERS + ("layer5",)}
 # efficientnet_b4: index into torchvision's model.features whose output each layer is.
 EFFNET_LAYER_FEATURE = {"layer1": 1, "layer2": 2, "layer3": 3, "layer4": 5, "layer5": 7}
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -83,8 +90,11 @@ def timm_to_torchvision(state):
     return out
 
 
-def build(arch, weights):
-    model = getattr(torchvision.models, arch)(weights=None)
+def build(arch, weights, padding="static", bn_eps=1e-3):
+    if arch == "tf_efficientnet_b4":
+        model = TfEfficientNet(padding=padding, eps=bn_eps)
+    else:
+        model = getattr(torchvision.models, arch)(weights=None)
     if weights:
         state = read_safetensors(weights)
         if arch.startswith("efficientnet"):
@@ -110,6 +120,8 @@ def load_image(path):
 def features(model, x, layers):
     """Runs the stem and layer1..N; returns {layer: NCHW tensor} for the requested ones."""
     out = {}
+    if isinstance(model, TfEfficientNet):
+        return model.features(x, layers)
     if isinstance(model, torchvision.models.EfficientNet):
         wanted = {EFFNET_LAYER_FEATURE[l]: l for l in layers}
         h = x
@@ -139,6 +151,8 @@ def main():
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--device", default="cpu", help="--bench only: cpu, cuda, cuda:1, ...")
+    ap.add_argument("--padding", default="static", choices=["static", "dynamic", "symmetric"], help="tf_efficientnet_b4 only: padding rule (static: UniAD's)")
+    ap.add_argument("--bn-eps", type=float, default=1e-3, help="tf_efficientnet_b4 only: BatchNorm eps (1e-3: UniAD's)")
     args = ap.parse_args()
 
     layers = [l.strip() for l in args.layers.split(",") if l.strip()]
@@ -147,7 +161,9 @@ def main():
             raise SystemExit(f"backbone.py: unknown layer {l!r}; {args.arch}'s layers are {', '.join(ARCH_LAYERS[args.arch])}")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    model = build(args.arch, args.weights)
+    if args.arch != "tf_efficientnet_b4" and (args.padding != "static" or args.bn_eps != 1e-3):
+        raise SystemExit("backbone.py: --padding and --bn-eps apply to tf_efficientnet_b4 only")
+    model = build(args.arch, args.weights, args.padding, args.bn_eps)
 
     with torch.no_grad():
         if args.bench > 0:
@@ -178,7 +194,8 @@ def main():
         np.save(os.path.join(args.out, f"{name}.npy"), arr)
         summary[name] = {"shape": list(arr.shape), "file": f"{name}.npy", "max_abs": float(np.abs(arr).max())}
     with open(os.path.join(args.out, "features.json"), "w") as f:
-        json.dump({"arch": args.arch, "torch": torch.__version__, "torchvision": torchvision.__version__, "layers": summary}, f, indent=1)
+        tf = {"padding": args.padding, "bn_eps": args.bn_eps} if args.arch == "tf_efficientnet_b4" else {}
+        json.dump({"arch": args.arch, **tf, "torch": torch.__version__, "torchvision": torchvision.__version__, "layers": summary}, f, indent=1)
 
 
 if __name__ == "__main__":

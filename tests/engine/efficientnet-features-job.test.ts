@@ -30,7 +30,7 @@ describe('features job with efficientnet_b4', () => {
       );
       const layers = ['layer1', 'layer2', 'layer3', 'layer4'];
       const config = { datasetId, scenario: 'metal_welding', arch: 'efficientnet_b4', inputSize: SIZE, batchSize: 2, layers, seed: 4 };
-      await expect(t.start('features', { ...config, arch: 'resnet18', layers: ['layer5'] }, { backend: 'wasm' })).rejects.toThrow(/layer5 exists for efficientnet_b4 only/);
+      await expect(t.start('features', { ...config, arch: 'resnet18', layers: ['layer5'] }, { backend: 'wasm' })).rejects.toThrow(/layer5 exists for efficientnet_b4 and tf_efficientnet_b4 only/);
 
       const run = await t.start('features', config, { backend: 'wasm' });
       const done = await t.waitForStatus(run.id, ['done', 'failed', 'cancelled']);

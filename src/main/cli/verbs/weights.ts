@@ -32,7 +32,7 @@ function mb(n: number): string {
 
 function describe(s: WeightsStatus): string {
   const state = s.present ? `cached (${s.local ? `${s.local.source}, ${mb(s.local.bytes)}` : 'no record'})` : s.partialBytes !== null ? `partial download: ${mb(s.partialBytes)}` : 'not cached';
-  return `${s.id.padEnd(28)}${s.arch.padEnd(18)}${(s.bytes !== null ? mb(s.bytes) : s.sizeHint).padEnd(22)}${state}`;
+  return `${s.id.padEnd(30)}${s.arch.padEnd(20)}${(s.bytes !== null ? mb(s.bytes) : s.sizeHint).padEnd(22)}${state}`;
 }
 
 export const weightsVerb: VerbSpec = {
@@ -41,7 +41,8 @@ export const weightsVerb: VerbSpec = {
   details: [
     'Sub-commands:',
     '  list                       the catalogue and what the workspace cache holds',
-    '  fetch --id ID              download from the Hugging Face hub (resumes an interrupted download)',
+    '  fetch --id ID              download from the Hugging Face hub (resumes an interrupted download);',
+    '                             an id published only as a .pth is converted and imported instead (fetch says how)',
     '  import --id ID FILE        copy a local .safetensors into the cache after checking it fits ID',
     '  verify --id ID             re-check the cached file (sha256 and every tensor name and shape)',
     '  random --arch A [--seed N] write seeded random weights (torchvision init) for tests and demos',
@@ -75,7 +76,7 @@ export const weightsVerb: VerbSpec = {
       case 'list': {
         const all = await manager.list();
         if (!io.json) {
-          io.out(`${'id'.padEnd(28)}${'arch'.padEnd(18)}${'size'.padEnd(22)}cache (${manager.dir})`);
+          io.out(`${'id'.padEnd(30)}${'arch'.padEnd(20)}${'size'.padEnd(22)}cache (${manager.dir})`);
           for (const s of all) io.out(describe(s));
         }
         return all;

@@ -36,6 +36,11 @@ export interface WeightsEntry {
   /** Human size for the UI when `bytes` is unknown: published, or estimated from the architecture's float32 parameters. */
   sizeHint: string;
   usedBy: string[];
+  /**
+   * 'pth': published only as a PyTorch pickle, which the lab never unpickles: `fetch` refuses it
+   * and says how to convert it to .safetensors (scripts/pth-to-safetensors.py) and import that.
+   */
+  published?: 'pth';
 }
 
 function hubUrl(repo: string): string {
@@ -77,7 +82,20 @@ export const WEIGHTS_CATALOG: readonly WeightsEntry[] = [
     // Hugging Face lists the file as 77.9 MB (timm/efficientnet_b4.ra2_in1k, files); no published sha256 was found.
     sha256: null,
     sizeHint: '77.9 MB',
-    usedBy: ['UniAD'],
+    usedBy: ['UniAD (timm variant)'],
+  },
+  {
+    // UniAD's official backbone (models/backbones/efficientnet: lukemelas' url_map), the TF port with
+    // lukemelas' names; its sha256 prefix is in the name, but that hashes the .pth, not the converted file.
+    id: 'tf_efficientnet_b4.lukemelas',
+    arch: 'tf_efficientnet_b4',
+    repo: 'lukemelas/EfficientNet-PyTorch',
+    url: 'https://github.com/lukemelas/EfficientNet-PyTorch/releases/download/1.0/efficientnet-b4-6ed6700e.pth',
+    bytes: null,
+    sha256: null,
+    sizeHint: approx('tf_efficientnet_b4'),
+    usedBy: ['UniAD (official backbone)'],
+    published: 'pth',
   },
 ];
 
@@ -317,6 +335,14 @@ export class WeightsManager {
     const e = this.entry(id);
     const final = this.pathFor(id);
     if ((await sizeOf(final)) !== null) return this.status(id);
+    if (e.published === 'pth') {
+      throw new LabError(
+        `${id} is published only as a PyTorch .pth (${e.url}), which the lab does not load. Download it, convert it ` +
+          `(/usr/bin/python3 scripts/pth-to-safetensors.py FILE.pth OUT.safetensors keeps every tensor name), then: ` +
+          `miad-lab weights import --workspace ${this.options.workspaceDir} --id ${id} OUT.safetensors`,
+        'ValidationError',
+      );
+    }
     await mkdir(this.dir, { recursive: true });
     const part = `${final}.part`;
     let failures = 0;

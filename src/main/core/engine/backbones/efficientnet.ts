@@ -34,6 +34,11 @@
  * Inference only: every BN is folded into the preceding convolution when the model is built (as
  * in resnet.ts), drop-path is the identity. Tensors are NHWC; torch's OIHW filters become HWIO, its
  * depthwise [C, 1, k, k] filters tfjs' [k, k, C, 1].
+ *
+ * The same code builds `tf_efficientnet_b4`, the TF-ported B4 UniAD's official code runs
+ * (lukemelas' names, BN ε 1e-3, static TF 'same' padding computed for 380 px): tf-efficientnet.ts
+ * says what differs and why. The two take different parameter names on purpose, and each refuses
+ * the other's files saying which network they belong to.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LabError } from '../../../../shared/errors';
@@ -41,8 +46,9 @@ import { mulberry32, normalArray, seedFor } from '../random';
 import type { DecodedTensor, TensorToWrite } from '../safetensors';
 import { floatData, foldConvBn } from './fold';
 import { checkParameterShapes, type ParamSpec, type RandomInitOptions } from './resnet';
+import { LUKEMELAS_NAMING, TF_B4_BUILT_FOR, TF_BN_EPS, sameStaticPadding } from './tf-efficientnet';
 
-export const EFFICIENTNET_ARCHS = ['efficientnet_b4'] as const;
+export const EFFICIENTNET_ARCHS = ['efficientnet_b4', 'tf_efficientnet_b4'] as const;
 export type EfficientNetArch = (typeof EFFICIENTNET_ARCHS)[number];
 export const EFFICIENTNET_LAYERS = ['layer1', 'layer2', 'layer3', 'layer4', 'layer5'] as const;
 export type EfficientNetLayer = (typeof EFFICIENTNET_LAYERS)[number];
@@ -67,8 +73,57 @@ const B0_STAGES: readonly { k: number; stride: number; expand: number; out: numb
   { k: 3, stride: 1, expand: 6, out: 320, repeats: 1 },
 ];
 
-const SCALING: Record<EfficientNetArch, { width: number; depth: number }> = {
-  efficientnet_b4: { width: 1.4, depth: 1.8 },
+/** The torch names of one conv and of the batch norm after it (tensors `${conv}.weight`, `${bn}.running_var`, ...). */
+export interface ConvUnitNames {
+  conv: string;
+  bn: string;
+}
+
+/** How a framework names the tensors of an EfficientNet (timm here; lukemelas' in tf-efficientnet.ts). */
+export interface EfficientNetNaming {
+  style: 'timm' | 'lukemelas';
+  stem: ConvUnitNames;
+  head: ConvUnitNames;
+  /** The classifier Linear (`${classifier}.weight`, `.bias`). */
+  classifier: string;
+  /**
+   * Block `index` of stage `stage`, `flat` counting blocks over all stages from 0; `expanded`:
+   * an InvertedResidual (a 1×1 expansion first), else a DepthwiseSeparable block.
+   */
+  block(
+    stage: number,
+    index: number,
+    flat: number,
+    expanded: boolean,
+  ): { expand: ConvUnitNames | null; dw: ConvUnitNames; seReduce: string; seExpand: string; project: ConvUnitNames };
+}
+
+const TIMM_NAMING: EfficientNetNaming = {
+  style: 'timm',
+  stem: { conv: 'conv_stem', bn: 'bn1' },
+  head: { conv: 'conv_head', bn: 'bn2' },
+  classifier: 'classifier',
+  block(stage, index, _flat, expanded) {
+    const p = `blocks.${stage}.${index}`;
+    const se = { seReduce: `${p}.se.conv_reduce`, seExpand: `${p}.se.conv_expand` };
+    return expanded
+      ? { expand: { conv: `${p}.conv_pw`, bn: `${p}.bn1` }, dw: { conv: `${p}.conv_dw`, bn: `${p}.bn2` }, ...se, project: { conv: `${p}.conv_pwl`, bn: `${p}.bn3` } }
+      : { expand: null, dw: { conv: `${p}.conv_dw`, bn: `${p}.bn1` }, ...se, project: { conv: `${p}.conv_pw`, bn: `${p}.bn2` } };
+  },
+};
+
+interface Variant {
+  width: number;
+  depth: number;
+  naming: EfficientNetNaming;
+  bnEps: number;
+  /** null: PyTorch-style k//2 on both sides; a size: TF 'same' padding computed statically for that square image size. */
+  staticSameFor: number | null;
+}
+
+const VARIANTS: Record<EfficientNetArch, Variant> = {
+  efficientnet_b4: { width: 1.4, depth: 1.8, naming: TIMM_NAMING, bnEps: 1e-5, staticSameFor: null },
+  tf_efficientnet_b4: { width: 1.4, depth: 1.8, naming: LUKEMELAS_NAMING, bnEps: TF_BN_EPS, staticSameFor: TF_B4_BUILT_FOR },
 };
 
 /** timm's round_channels / make_divisible(v · multiplier, 8): nearest multiple of 8, never below 90 %. */
@@ -89,10 +144,14 @@ interface ConvBn {
   stride: number;
   /** A depthwise conv (groups = cin = cout): torch weight [cout, 1, k, k]. */
   depthwise: boolean;
+  /** Zero padding [before, after], the same on both spatial axes. */
+  pad: [number, number];
+  eps: number;
 }
 
 interface SePlan {
-  prefix: string; // 'blocks.i.j.se'
+  reduce: string; // the 1×1 convs with bias: `${reduce}.weight`, `${reduce}.bias`
+  expand: string;
   channels: number; // gated channels (the block's mid channels)
   reduced: number;
 }
@@ -115,37 +174,39 @@ interface Plan {
 }
 
 function plan(arch: EfficientNetArch): Plan {
-  const { width, depth } = SCALING[arch];
+  const { width, depth, naming, bnEps: eps, staticSameFor } = VARIANTS[arch];
+  // The image size the static padding is computed for, tracked conv by conv as lukemelas does.
+  let builtFor = staticSameFor;
+  const padFor = (k: number, stride: number): [number, number] => {
+    if (k === 1) return [0, 0];
+    if (builtFor === null) return [Math.floor(k / 2), Math.floor(k / 2)];
+    const pad = sameStaticPadding(builtFor, k, stride);
+    builtFor = Math.ceil(builtFor / stride);
+    return pad;
+  };
+  const pointwise = (names: ConvUnitNames, cin: number, cout: number): ConvBn => ({ ...names, cin, cout, k: 1, stride: 1, depthwise: false, pad: [0, 0], eps });
   const stemOut = roundChannels(32, width);
-  const stem: ConvBn = { conv: 'conv_stem', bn: 'bn1', cin: 3, cout: stemOut, k: 3, stride: 2, depthwise: false };
+  const stem: ConvBn = { ...naming.stem, cin: 3, cout: stemOut, k: 3, stride: 2, depthwise: false, pad: padFor(3, 2), eps };
   let cin = stemOut;
+  let flat = 0;
   const stages: BlockPlan[][] = B0_STAGES.map((s, si) => {
     const out = roundChannels(s.out, width);
     const repeats = Math.ceil(s.repeats * depth);
     const blocks: BlockPlan[] = [];
     for (let bi = 0; bi < repeats; bi++) {
-      const p = `blocks.${si}.${bi}`;
+      const names = naming.block(si, bi, flat++, s.expand !== 1);
       const stride = bi === 0 ? s.stride : 1;
       const mid = cin * s.expand;
-      // timm divides the SE ratio by the expansion, so the bottleneck is ¼ of the block's *input* channels.
-      const se: SePlan = { prefix: `${p}.se`, channels: mid, reduced: Math.round(cin * 0.25) };
-      const block: BlockPlan =
-        s.expand === 1
-          ? {
-              expand: null,
-              dw: { conv: `${p}.conv_dw`, bn: `${p}.bn1`, cin, cout: cin, k: s.k, stride, depthwise: true },
-              se,
-              project: { conv: `${p}.conv_pw`, bn: `${p}.bn2`, cin, cout: out, k: 1, stride: 1, depthwise: false },
-              skip: stride === 1 && cin === out,
-            }
-          : {
-              expand: { conv: `${p}.conv_pw`, bn: `${p}.bn1`, cin, cout: mid, k: 1, stride: 1, depthwise: false },
-              dw: { conv: `${p}.conv_dw`, bn: `${p}.bn2`, cin: mid, cout: mid, k: s.k, stride, depthwise: true },
-              se,
-              project: { conv: `${p}.conv_pwl`, bn: `${p}.bn3`, cin: mid, cout: out, k: 1, stride: 1, depthwise: false },
-              skip: stride === 1 && cin === out,
-            };
-      blocks.push(block);
+      // timm divides the SE ratio by the expansion (lukemelas takes it of input_filters), so the
+      // bottleneck is ¼ of the block's *input* channels.
+      const se: SePlan = { reduce: names.seReduce, expand: names.seExpand, channels: mid, reduced: Math.round(cin * 0.25) };
+      blocks.push({
+        expand: names.expand ? pointwise(names.expand, cin, mid) : null,
+        dw: { ...names.dw, cin: mid, cout: mid, k: s.k, stride, depthwise: true, pad: padFor(s.k, stride), eps },
+        se,
+        project: pointwise(names.project, mid, out),
+        skip: stride === 1 && cin === out,
+      });
       cin = out;
     }
     return blocks;
@@ -153,15 +214,21 @@ function plan(arch: EfficientNetArch): Plan {
   const channels = {} as Record<EfficientNetLayer, number>;
   for (const l of EFFICIENTNET_LAYERS) channels[l] = roundChannels(B0_STAGES[LAYER_STAGE[l]]!.out, width);
   const numFeatures = roundChannels(1280, width);
-  const head: ConvBn = { conv: 'conv_head', bn: 'bn2', cin, cout: numFeatures, k: 1, stride: 1, depthwise: false };
+  const head = pointwise(naming.head, cin, numFeatures);
   return { stem, stages, head, channels, numFeatures };
+}
+
+/** The zero padding [before, after] (both axes) of every conv with a kernel above 1, in network order. */
+export function efficientNetPadding(arch: EfficientNetArch): { conv: string; k: number; stride: number; pad: [number, number] }[] {
+  const p = plan(arch);
+  return [p.stem, ...p.stages.flat().map((b) => b.dw)].map((u) => ({ conv: u.conv, k: u.k, stride: u.stride, pad: [...u.pad] as [number, number] }));
 }
 
 function convShape(u: ConvBn): number[] {
   return [u.cout, u.depthwise ? 1 : u.cin, u.k, u.k];
 }
 
-/** Every tensor of timm's state dict, name → shape, in timm's order. The head is optional (features never use it). */
+/** Every tensor of the state dict, name → shape, in the framework's order (timm's, or lukemelas' for tf_efficientnet_b4). The head is optional (features never use it). */
 export function efficientNetParameters(arch: EfficientNetArch): Map<string, ParamSpec> {
   const p = plan(arch);
   const out = new Map<string, ParamSpec>();
@@ -177,16 +244,17 @@ export function efficientNetParameters(arch: EfficientNetArch): Map<string, Para
       if (b.expand) addConvBn(b.expand, false);
       addConvBn(b.dw, false);
       const req = (shape: number[]): ParamSpec => ({ shape, optional: false, dtype: 'float' });
-      out.set(`${b.se.prefix}.conv_reduce.weight`, req([b.se.reduced, b.se.channels, 1, 1]));
-      out.set(`${b.se.prefix}.conv_reduce.bias`, req([b.se.reduced]));
-      out.set(`${b.se.prefix}.conv_expand.weight`, req([b.se.channels, b.se.reduced, 1, 1]));
-      out.set(`${b.se.prefix}.conv_expand.bias`, req([b.se.channels]));
+      out.set(`${b.se.reduce}.weight`, req([b.se.reduced, b.se.channels, 1, 1]));
+      out.set(`${b.se.reduce}.bias`, req([b.se.reduced]));
+      out.set(`${b.se.expand}.weight`, req([b.se.channels, b.se.reduced, 1, 1]));
+      out.set(`${b.se.expand}.bias`, req([b.se.channels]));
       addConvBn(b.project, false);
     }
   }
   addConvBn(p.head, true);
-  out.set('classifier.weight', { shape: [1000, p.numFeatures], optional: true, dtype: 'float' });
-  out.set('classifier.bias', { shape: [1000], optional: true, dtype: 'float' });
+  const fc = VARIANTS[arch].naming.classifier;
+  out.set(`${fc}.weight`, { shape: [1000, p.numFeatures], optional: true, dtype: 'float' });
+  out.set(`${fc}.bias`, { shape: [1000], optional: true, dtype: 'float' });
   return out;
 }
 
@@ -195,19 +263,52 @@ export function efficientNetChannels(arch: EfficientNetArch): Record<EfficientNe
   return { ...plan(arch).channels };
 }
 
-/** Names every tensor that is missing or of the wrong shape; empty when the set fits `arch`. */
-export function checkEfficientNetTensors(arch: EfficientNetArch, shapes: Map<string, { shape: number[] }>): string[] {
-  return checkParameterShapes(efficientNetParameters(arch), shapes);
+/** The other naming's stem weight, which tells a file of the other variant (see namingProblem). */
+const STEM_WEIGHT = { timm: `${TIMM_NAMING.stem.conv}.weight`, lukemelas: `${LUKEMELAS_NAMING.stem.conv}.weight` };
+
+/** Why a set named for the other EfficientNet variant does not fit `arch`, or null when it is not one. */
+function namingProblem(arch: EfficientNetArch, shapes: Map<string, { shape: number[] }>): string | null {
+  const style = VARIANTS[arch].naming.style;
+  if (style === 'lukemelas' && shapes.has(STEM_WEIGHT.timm) && !shapes.has(STEM_WEIGHT.lukemelas)) {
+    return (
+      `these are timm's tensor names ('${STEM_WEIGHT.timm}', 'blocks.S.B.conv_dw.weight', ...), as in timm's efficientnet_b4 or tf_efficientnet_b4 files; ` +
+      `${arch} (UniAD's TF-ported B4: BN eps 1e-3, static 'same' padding for 380 px) takes lukemelas EfficientNet-PyTorch names ` +
+      `('${STEM_WEIGHT.lukemelas}', '_blocks.N._depthwise_conv.weight', ...), as in UniAD's efficientnet-b4-6ed6700e.pth converted to .safetensors`
+    );
+  }
+  if (style === 'timm' && shapes.has(STEM_WEIGHT.lukemelas) && !shapes.has(STEM_WEIGHT.timm)) {
+    return (
+      `these are lukemelas EfficientNet-PyTorch tensor names ('${STEM_WEIGHT.lukemelas}', '_blocks.N...'): the TF-ported B4 UniAD uses, ` +
+      `which is tf_efficientnet_b4 (BN eps 1e-3, static 'same' padding), not ${arch} (timm's PyTorch-style variant)`
+    );
+  }
+  return null;
 }
 
 /**
- * timm's EfficientNet initialisation (`_init_weight_goog`), seeded: convs normal with std
- * √(2/fan_out), fan_out = k·k·out/groups (SE convs too, biases 0); BN γ 1 β 0, running stats 0/1;
- * classifier U(±1/√out) with bias 0. With `randomBatchNorm`, BN statistics and affine parameters and
- * the SE biases are drawn at random instead, so parity tests exercise the folding and the biases.
- * Returns the torch state dict (OIHW), ready for `writeSafetensors`.
+ * Names every tensor that is missing or of the wrong shape; empty when the set fits `arch`. A set
+ * named for the other variant (timm's names given to tf_efficientnet_b4, or lukemelas' to
+ * efficientnet_b4) gets that said first.
+ */
+export function checkEfficientNetTensors(arch: EfficientNetArch, shapes: Map<string, { shape: number[] }>): string[] {
+  const problems = checkParameterShapes(efficientNetParameters(arch), shapes);
+  const naming = problems.length > 0 ? namingProblem(arch, shapes) : null;
+  return naming ? [naming, ...problems] : problems;
+}
+
+/**
+ * timm's EfficientNet initialisation (`_init_weight_goog`, the TF original's scheme, used for both
+ * variants), seeded: convs normal with std √(2/fan_out), fan_out = k·k·out/groups (SE convs too,
+ * biases 0); BN γ 1 β 0, running stats 0/1; classifier U(±1/√out) with bias 0. With
+ * `randomBatchNorm`, BN statistics and affine parameters and the SE biases are drawn at random
+ * instead, so parity tests exercise the folding and the biases. Returns the torch state dict
+ * (OIHW) under the variant's names, ready for `writeSafetensors`.
  */
 export function randomEfficientNetWeights(arch: EfficientNetArch, seed: number, options: RandomInitOptions = {}): Map<string, TensorToWrite> {
+  const p = plan(arch);
+  const fc = VARIANTS[arch].naming.classifier;
+  const depthwise = new Set(p.stages.flat().map((b) => `${b.dw.conv}.weight`));
+  const seBiases = new Set(p.stages.flat().flatMap((b) => [`${b.se.reduce}.bias`, `${b.se.expand}.bias`]));
   const out = new Map<string, TensorToWrite>();
   for (const [name, spec] of efficientNetParameters(arch)) {
     const n = spec.shape.reduce((a, b) => a * b, 1);
@@ -217,22 +318,22 @@ export function randomEfficientNetWeights(arch: EfficientNetArch, seed: number, 
       continue;
     }
     let data: Float32Array;
-    if (name === 'classifier.weight') {
+    if (name === `${fc}.weight`) {
       const rand = mulberry32(s);
       const bound = 1 / Math.sqrt(spec.shape[0] as number);
       data = Float32Array.from({ length: n }, () => (rand() * 2 - 1) * bound);
     } else if (spec.shape.length === 4) {
       const [cout, cinPerGroup, kh, kw] = spec.shape as [number, number, number, number];
       // Depthwise: groups = cout, so fan_out = k·k·cout/cout = k·k.
-      const fanOut = (cinPerGroup === 1 && name.endsWith('conv_dw.weight') ? 1 : cout) * kh * kw;
+      const fanOut = (cinPerGroup === 1 && depthwise.has(name) ? 1 : cout) * kh * kw;
       data = normalArray(n, s, Math.sqrt(2 / fanOut));
     } else {
       const rand = mulberry32(s);
       const field = name.slice(name.lastIndexOf('.') + 1);
-      const seBias = name.includes('.se.') && field === 'bias';
+      const seBias = seBiases.has(name);
       data = new Float32Array(n);
       for (let i = 0; i < n; i++) {
-        if (seBias || name === 'classifier.bias') data[i] = options.randomBatchNorm && seBias ? (rand() - 0.5) * 0.2 : 0;
+        if (seBias || name === `${fc}.bias`) data[i] = options.randomBatchNorm && seBias ? (rand() - 0.5) * 0.2 : 0;
         else if (!options.randomBatchNorm) data[i] = field === 'weight' || field === 'running_var' ? 1 : 0;
         else if (field === 'weight') data[i] = 0.5 + rand();
         else if (field === 'running_var') data[i] = 0.5 + 1.5 * rand();
@@ -244,18 +345,25 @@ export function randomEfficientNetWeights(arch: EfficientNetArch, seed: number, 
   return out;
 }
 
+type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
+
 interface FoldedConv {
   /** Dense [k, k, cin, cout], or depthwise [k, k, c, 1]. */
   filter: tf.Tensor4D;
   bias: tf.Tensor1D; // [cout]
   stride: number;
+  /** The same padding on every side, given to the conv itself. */
   pad: number;
+  /** Unequal padding (TF 'same'): applied with tf.pad before a 'valid' conv; null when `pad` says it all. */
+  explicit: ExplicitPad | null;
   depthwise: boolean;
 }
 
 /** Folds BN into the conv and reorders torch's layout for tfjs (fold.ts). */
 function fold(u: ConvBn, tensors: Map<string, DecodedTensor>): FoldedConv {
-  return { ...foldConvBn(u, tensors), stride: u.stride, pad: Math.floor(u.k / 2), depthwise: u.depthwise };
+  const [before, after] = u.pad;
+  const explicit: ExplicitPad | null = before === after ? null : [[0, 0], [before, after], [before, after], [0, 0]];
+  return { ...foldConvBn(u, tensors), stride: u.stride, pad: before, explicit, depthwise: u.depthwise };
 }
 
 interface FoldedSe {
@@ -275,10 +383,10 @@ function pointwiseMatrix(tensors: Map<string, DecodedTensor>, name: string, cout
 
 function loadSe(se: SePlan, tensors: Map<string, DecodedTensor>): FoldedSe {
   return {
-    reduceW: pointwiseMatrix(tensors, `${se.prefix}.conv_reduce.weight`, se.reduced, se.channels),
-    reduceB: tf.tensor1d(floatData(tensors, `${se.prefix}.conv_reduce.bias`)),
-    expandW: pointwiseMatrix(tensors, `${se.prefix}.conv_expand.weight`, se.channels, se.reduced),
-    expandB: tf.tensor1d(floatData(tensors, `${se.prefix}.conv_expand.bias`)),
+    reduceW: pointwiseMatrix(tensors, `${se.reduce}.weight`, se.reduced, se.channels),
+    reduceB: tf.tensor1d(floatData(tensors, `${se.reduce}.bias`)),
+    expandW: pointwiseMatrix(tensors, `${se.expand}.weight`, se.channels, se.reduced),
+    expandB: tf.tensor1d(floatData(tensors, `${se.expand}.bias`)),
   };
 }
 
@@ -332,15 +440,18 @@ export class EfficientNetBackbone {
     }
   }
 
-  /** Builds from timm's state dict (e.g. `loadSafetensors(path).tensors`); refuses a set that does not fit. */
+  /** Builds from the variant's state dict (e.g. `loadSafetensors(path).tensors`); refuses a set that does not fit. */
   static fromTensors(arch: EfficientNetArch, tensors: Map<string, DecodedTensor>): EfficientNetBackbone {
     return new EfficientNetBackbone(arch, tensors);
   }
 
   private conv(x: tf.Tensor4D, c: FoldedConv): tf.Tensor4D {
+    // tfjs' fused depthwise conv takes no per-side padding, so unequal pads are made with tf.pad (both kinds, alike).
+    const input = c.explicit ? tf.pad(x, c.explicit) : x;
+    const pad = c.explicit ? 0 : c.pad;
     return c.depthwise
-      ? tf.fused.depthwiseConv2d({ x, filter: c.filter, strides: c.stride, pad: c.pad, bias: c.bias })
-      : tf.fused.conv2d({ x, filter: c.filter, strides: c.stride, pad: c.pad, bias: c.bias });
+      ? tf.fused.depthwiseConv2d({ x: input, filter: c.filter, strides: c.stride, pad, bias: c.bias })
+      : tf.fused.conv2d({ x: input, filter: c.filter, strides: c.stride, pad, bias: c.bias });
   }
 
   /** Squeeze-excitation: x [b, h, w, mid] gated per channel by sigmoid(W2 · silu(W1 · mean_hw(x) + b1) + b2). */
@@ -366,6 +477,8 @@ export class EfficientNetBackbone {
    * x: [batch, h, w, 3], already ImageNet-normalised (see normalizeImageNet) → the requested layers'
    * outputs, each [batch, ⌈h/stride⌉, ⌈w/stride⌉, channels] (strides 2, 4, 8, 16, 32; channels
    * 24, 32, 56, 160, 448). Runs only as deep as needed: UniAD's layer1..4 skip stages 5 and 6.
+   * tf_efficientnet_b4's static padding gives those sizes at 224 (and any multiple of 32), but can
+   * give one less at other sizes (tf-efficientnet.ts).
    */
   forward(x: tf.Tensor4D, layers: readonly EfficientNetLayer[] = UNIAD_LAYERS): Record<string, tf.Tensor4D> {
     if (this.disposed) throw new LabError(`${this.arch} backbone was disposed`);

@@ -29,6 +29,8 @@ export interface ConvBnSpec {
   k: number;
   /** groups = cin = cout: torch weight [cout, 1, k, k]. */
   depthwise?: boolean;
+  /** The batch norm's ε; torch's 1e-5 when absent (lukemelas' TF port uses 1e-3). */
+  eps?: number;
 }
 
 /**
@@ -43,12 +45,13 @@ export function foldConvBn(u: ConvBnSpec, tensors: Map<string, DecodedTensor>): 
   const variance = floatData(tensors, `${u.bn}.running_var`);
   const { cout, k } = u;
   const depthwise = u.depthwise === true;
+  const eps = u.eps ?? BN_EPS;
   const cin = depthwise ? 1 : u.cin;
   const filter = new Float32Array(k * k * cin * cout);
   const bias = new Float32Array(cout);
   for (let o = 0; o < cout; o++) {
     // Computed in float64 and rounded once, as close to torch's float32 BN as folding allows.
-    const scale = (gamma[o] as number) / Math.sqrt((variance[o] as number) + BN_EPS);
+    const scale = (gamma[o] as number) / Math.sqrt((variance[o] as number) + eps);
     bias[o] = (beta[o] as number) - (mean[o] as number) * scale;
     for (let i = 0; i < cin; i++) {
       for (let y = 0; y < k; y++) {

@@ -1,9 +1,10 @@
 /**
  * The backbones the engine can build, by timm architecture name: their expected torch tensors
  * (to verify a weights file before it is used), their seeded random initialisation, and a loader.
- * ResNets (resnet.ts: PatchCore, RD, FastFlow) and efficientnet_b4 (efficientnet.ts: UniAD's
- * encoder) share one shape, `Backbone`, so the feature extractor and the `features` job can take
- * either by name.
+ * ResNets (resnet.ts: PatchCore, RD, FastFlow), efficientnet_b4 (efficientnet.ts: timm's
+ * PyTorch-style B4) and tf_efficientnet_b4 (tf-efficientnet.ts: the TF-ported B4 UniAD's official
+ * code runs, lukemelas' names) share one shape, `Backbone`, so the feature extractor and the
+ * `features` job can take any of them by name.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DecodedTensor, TensorToWrite } from '../safetensors';
@@ -86,7 +87,7 @@ export function float32Bytes(arch: BuiltArch): number {
   return n * 4;
 }
 
-/** Seeded random initialisation in the framework's own scheme (torchvision's for ResNets, timm's for EfficientNet). */
+/** Seeded random initialisation in the framework's own scheme (torchvision's for ResNets, timm's for both EfficientNets). */
 export function randomWeights(arch: BuiltArch, seed: number, options?: RandomInitOptions): Map<string, TensorToWrite> {
   return isEfficientNet(arch) ? randomEfficientNetWeights(arch, seed, options) : randomResNetWeights(arch, seed, options);
 }
@@ -101,5 +102,5 @@ export function buildBackbone(arch: BuiltArch, tensors: Map<string, DecodedTenso
 
 export { ResNetBackbone, normalizeImageNet, RESNET_LAYERS, RESNET_STRIDES, resnetChannels } from './resnet';
 export type { ResNetArch, ResNetLayer, ParamSpec, RandomInitOptions } from './resnet';
-export { EfficientNetBackbone, EFFICIENTNET_LAYERS, EFFICIENTNET_STRIDES, UNIAD_LAYERS, efficientNetChannels } from './efficientnet';
+export { EfficientNetBackbone, EFFICIENTNET_ARCHS, EFFICIENTNET_LAYERS, EFFICIENTNET_STRIDES, UNIAD_LAYERS, efficientNetChannels, efficientNetPadding } from './efficientnet';
 export type { EfficientNetArch, EfficientNetLayer } from './efficientnet';

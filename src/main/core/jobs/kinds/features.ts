@@ -11,7 +11,8 @@ import { z } from 'zod';
 import { LabError } from '../../../../shared/errors';
 import { defineKind } from '../kinds';
 
-// layer5 exists for efficientnet_b4 only (UniAD's fifth level, stride 32); ResNets stop at layer4.
+// layer5 exists for the EfficientNets only (UniAD's fifth level, stride 32); ResNets stop at layer4.
+const EFFICIENTNETS: readonly string[] = ['efficientnet_b4', 'tf_efficientnet_b4'];
 const LAYERS = ['layer1', 'layer2', 'layer3', 'layer4', 'layer5'] as const;
 
 export const featuresConfigSchema = z
@@ -19,12 +20,12 @@ export const featuresConfigSchema = z
     datasetId: z.number().int().positive(),
     scenario: z.string().min(1).max(200),
     split: z.enum(['train', 'test']).default('train'),
-    arch: z.enum(['resnet18', 'wide_resnet50_2', 'efficientnet_b4']).default('wide_resnet50_2'),
+    arch: z.enum(['resnet18', 'wide_resnet50_2', 'efficientnet_b4', 'tf_efficientnet_b4']).default('wide_resnet50_2'),
     layers: z.array(z.enum(LAYERS)).min(1).max(5).default(['layer2', 'layer3']),
     /** Images are resized to inputSize × inputSize (224 for PatchCore, 256 for RD and FastFlow). */
     inputSize: z.number().int().min(32).max(1024).default(224),
     batchSize: z.number().int().min(1).max(256).default(8),
-    /** A `.safetensors` file with timm/torchvision names; random weights (seeded) when absent. */
+    /** A `.safetensors` file with timm/torchvision names (lukemelas' for tf_efficientnet_b4); random weights (seeded) when absent. */
     weightsFile: z.string().min(1).max(4096).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
     /** Only the first N images (in the Library's order): for quick looks and tests. */
@@ -33,7 +34,7 @@ export const featuresConfigSchema = z
     checkpointEvery: z.number().int().positive().default(20),
   })
   .strict()
-  .refine((c) => c.arch === 'efficientnet_b4' || !c.layers.includes('layer5'), { message: 'layer5 exists for efficientnet_b4 only', path: ['layers'] });
+  .refine((c) => EFFICIENTNETS.includes(c.arch) || !c.layers.includes('layer5'), { message: 'layer5 exists for efficientnet_b4 and tf_efficientnet_b4 only', path: ['layers'] });
 
 export type FeaturesConfig = z.output<typeof featuresConfigSchema>;
 
