@@ -47,6 +47,7 @@ import { buildAutoencoder, normalizeInput, UnetAutoencoder } from '../../src/mai
 import { reconstructionLoss } from '../../src/main/core/methods/autoencoder/loss';
 import { anomalyMaps } from '../../src/main/core/methods/autoencoder/anomaly-map';
 import { maxAbs, randomImages, readNpy, relError, runAutoencoderReference, toTorch, writeImages, type Arr } from './helpers';
+import { compareTrain as compareTrainRuns } from '../helpers/parity';
 
 const SIZE = 64;
 const BATCH = 4;
@@ -137,22 +138,8 @@ async function compareEval(prefix: string, ours: EvalOutputs, refDir: string): P
   }
 }
 
-/**
- * A train-mode quantity: ours against torch float32 (reported) and against torch float64, where it
- * must be within FWD_TOL or F32_FACTOR × torch float32's own distance to float64.
- */
-async function compareTrain(what: string, ours: Arr, file: string): Promise<{ vs32: number; vs64: number; floor: number }> {
-  const [t32, t64] = await Promise.all([readNpy(join(dir, 'step32', file)), readNpy(join(dir, 'step64', file))]);
-  expect(ours.shape, `${what} shape`).toEqual(t32.shape);
-  expect(t64.shape, `${what} shape (float64)`).toEqual(t32.shape);
-  const vs32 = relError(ours.data, t32.data);
-  const vs64 = relError(ours.data, t64.data);
-  const floor = relError(t32.data, t64.data);
-  const bar = Math.max(FWD_TOL, F32_FACTOR * floor);
-  figures.push(`  ${what}: ours vs torch32 ${fmt(vs32)}, ours vs torch64 ${fmt(vs64)}, torch32 vs torch64 ${fmt(floor)}`);
-  expect.soft(vs64, `${what}: ours vs torch float64 ${fmt(vs64)}, torch float32 vs float64 ${fmt(floor)}`).toBeLessThanOrEqual(bar);
-  return { vs32, vs64, floor };
-}
+/** A train-mode quantity against torch float32 and float64 (tests/helpers/parity.ts; the file comment says why). */
+const compareTrain = (what: string, ours: Arr, file: string) => compareTrainRuns(what, ours, file, { dir, tol: FWD_TOL, factor: F32_FACTOR, figures });
 
 // --- one training step (reference mode 'step', in float32 and in float64) -----------------------------------
 

@@ -41,6 +41,7 @@ import { draemLoss } from '../../src/main/core/methods/draem/loss';
 import { buildDraem, DraemModel } from '../../src/main/core/methods/draem/model';
 import { perlinAngles, perlinNoise } from '../../src/main/core/methods/components/perlin';
 import { maxAbs, readNpy, relError, runDraemReference, toTorch, type Arr } from './helpers';
+import { compareTrain as compareTrainRuns } from '../helpers/parity';
 
 const SIZE = 64;
 const BATCH = 8;
@@ -107,16 +108,8 @@ async function compare(what: string, ours: Arr, refPath: string, tol: number): P
   return err;
 }
 
-/** Train-mode quantity: against torch float32 (reported) and float64 (judged, see the file comment). */
-async function compareTrain(what: string, ours: Arr, file: string): Promise<{ vs32: number; vs64: number; floor: number }> {
-  const [t32, t64] = await Promise.all([readNpy(join(dir, 'step32', file)), readNpy(join(dir, 'step64', file))]);
-  expect(ours.shape, `${what} shape`).toEqual(t32.shape);
-  const vs32 = relError(ours.data, t32.data);
-  const vs64 = relError(ours.data, t64.data);
-  const floor = relError(t32.data, t64.data);
-  expect.soft(vs64, `${what}: ours vs torch float64 ${fmt(vs64)}, torch float32 vs float64 ${fmt(floor)}`).toBeLessThanOrEqual(Math.max(FWD_TOL, F32_FACTOR * floor));
-  return { vs32, vs64, floor };
-}
+/** Train-mode quantity: against torch float32 (reported) and float64 (judged, see the file comment; tests/helpers/parity.ts). */
+const compareTrain = (what: string, ours: Arr, file: string) => compareTrainRuns(what, ours, file, { dir, tol: FWD_TOL, factor: F32_FACTOR });
 
 beforeAll(async () => {
   await initBackend('wasm');
