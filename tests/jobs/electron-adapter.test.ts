@@ -115,8 +115,7 @@ describe('electronJobSpawner', () => {
       const run = await lab.jobs.start({ kind: 'count', config: { steps: 3 } });
       const startMessage = await new Promise<unknown>((resolve) => utility.forks[0]!.child.once('posted', resolve));
       expect(startMessage).toMatchObject({ type: 'start', job: { runId: run.id, kind: 'count', config: { steps: 3, stepMs: 20, checkpointEvery: 1 }, runDir: join(lab.dir, 'runs', String(run.id)) } });
-      await lab.jobs.waitForExit(run.id);
-      await new Promise((r) => setTimeout(r, 50));
+      await lab.jobs.waitForSettled(run.id);
       const info = getRun(lab.store, run.id);
       expect(info).toMatchObject({ status: 'done', backend: 'cpu', device: 'fake CPU', metrics: [{ scenario: 'x', metric: 'm', value: 0.5 }] });
       expect(getSeries(lab.store, run.id)).toEqual({ loss: [{ step: 1, value: 1 }, { step: 2, value: 0.5 }, { step: 3, value: 1 / 3 }] });
@@ -138,8 +137,7 @@ describe('electronJobSpawner', () => {
     const lab = await createLab(join(dir, 'ws'), { create: true, jobs: { kinds: KINDS, spawnWorker: electronJobSpawner(utility, '/w.js') } });
     try {
       const run = await lab.jobs.start({ kind: 'count', config: { steps: 3 } });
-      await new Promise((r) => setTimeout(r, 50));
-      await lab.jobs.waitForExit(run.id);
+      await lab.jobs.waitForSettled(run.id);
       const info: RunInfo = getRun(lab.store, run.id);
       expect(info.status).toBe('failed');
       expect(info.error).toBe('the job process ran out of memory (exit code 133 / V8 heap limit)');

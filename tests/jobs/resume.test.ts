@@ -153,8 +153,7 @@ describe('checkpoint and resume', () => {
       expect(statusOf(lab, runningLive)).toBe('running');
       expect(statusOf(lab, queuedLive)).toBe('queued');
       expect(lab.jobs.runningIds()).toEqual([queuedDead]);
-      await lab.jobs.waitForExit(queuedDead);
-      await new Promise((r) => setTimeout(r, 50));
+      await lab.jobs.waitForSettled(queuedDead);
       expect(statusOf(lab, queuedDead)).toBe('done');
       expect(statusOf(lab, queuedLive)).toBe('queued');
     } finally {

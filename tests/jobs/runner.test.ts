@@ -4,7 +4,7 @@
  * host keeps answering calls.
  */
 import { describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getRun } from '../../src/main/core/store/runs-repo';
 import type { RunProgress } from '../../src/shared/calls/runs';
@@ -67,6 +67,18 @@ describe('job runner', () => {
     expect(failed.status).toBe('failed');
     expect(failed.error).toBe('boom: the test job threw on purpose');
     expect(((await t.host.invoke('app:info', {})) as { name: string }).name).toBe('MIAD Lab');
+    await t.host.close();
+  });
+
+  it('a job whose results cannot be saved fails its run saying so, never done without a result.json (issue 20)', async () => {
+    const t = await setup();
+    const run = await t.start('count', { steps: 5, stepMs: 40 });
+    // result.json's place is taken by a folder that is not empty: the atomic rename onto it fails.
+    await mkdir(join(t.lab().dir, 'runs', String(run.id), 'result.json', 'in-the-way'), { recursive: true });
+    await t.lab().jobs.waitForSettled(run.id);
+    const info = getRun(t.lab().store, run.id);
+    expect(info.status).toBe('failed');
+    expect(info.error).toMatch(/^the job finished but its results could not be saved \(result\.json: /);
     await t.host.close();
   });
 

@@ -129,6 +129,8 @@ export class JobRunner {
   private readonly exitWaiters = new Map<number, (() => void)[]>();
   /** Runs whose job reported `done` while their result.json is being written. */
   private readonly pendingDone = new Map<number, JobResult>();
+  /** A finished job's result being written: its run turns done (or failed) when this settles. */
+  private readonly settling = new Map<number, Promise<void>>();
   private closed = false;
   private readonly pid: number;
   private readonly isAlive: (pid: number) => boolean;
@@ -250,7 +252,17 @@ export class JobRunner {
     this.pump();
   }
 
-  /** Resolves when the run's job process has ended (at once when none is running). For tests and the CLI. */
+  /**
+   * Resolves when the run's outcome is in the store: its job process has ended and, for a job that
+   * finished, its result is written and the run is `done` (or `failed` when it could not be saved).
+   * For tests and the CLI: what to wait for instead of sleeping after waitForExit.
+   */
+  async waitForSettled(runId: number): Promise<void> {
+    await this.waitForExit(runId);
+    await this.settling.get(runId);
+  }
+
+  /** Resolves when the run's job process has ended (at once when none is running). */
   waitForExit(runId: number): Promise<void> {
     if (!this.active.has(runId)) return Promise.resolve();
     return new Promise((resolve) => {
@@ -391,12 +403,20 @@ export class JobRunner {
         job.ended = true;
         const result = message.result;
         this.pendingDone.set(job.runId, result);
-        void writeFileAtomic(join(this.runDir(job.runId), 'result.json'), JSON.stringify(result, null, 2))
-          .catch(() => undefined)
-          .finally(() => {
+        // A result that cannot be written fails the run: `done` promises a readable result.json.
+        const settled = writeFileAtomic(join(this.runDir(job.runId), 'result.json'), JSON.stringify(result, null, 2)).then(
+          () => {
             if (this.closed || !this.pendingDone.delete(job.runId)) return;
             this.changed(finishRun(store, job.runId, result.metrics ?? [], result.curves ?? []));
-          });
+          },
+          (error: unknown) => {
+            if (this.closed || !this.pendingDone.delete(job.runId)) return;
+            const reason = error instanceof Error ? error.message : String(error);
+            this.changed(setRunStatus(store, job.runId, 'failed', `the job finished but its results could not be saved (result.json: ${reason})`));
+          },
+        );
+        this.settling.set(job.runId, settled);
+        void settled.finally(() => this.settling.delete(job.runId));
         return;
       }
       case 'failed':
