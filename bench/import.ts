@@ -3,7 +3,8 @@
  * 2,500 test, half of the test anomalous, with masks: 122,500 files) is built once under the
  * system temp folder, then imported into fresh workspaces:
  *
- *   1. the importer as shipped (worker-thread pool: read + sha256 + header check),
+ *   1. the importer as shipped (worker-thread pool: streamed read + sha256 + header and PNG CRC
+ *      check; then one decode per image by sharp, issue 20),
  *   2. the same import with the in-thread fs/promises reader, for the worker pool's gain,
  *   3. a rescan with nothing changed (size + mtime only),
  *   4. the naive baseline: read + decodePng (a full decode to learn the size and validity) +

@@ -110,7 +110,7 @@ describe('lab host', () => {
   it('close, reopen through workspaces:open, and calls that need a workspace say so', async () => {
     const { host, root } = await makeHost();
     const info = (await host.invoke('workspaces:createDemo', { dir: join(root, 'ws') })) as WorkspaceInfo;
-    expect(await host.invoke('workspaces:close', {})).toEqual({ closed: true });
+    expect(await host.invoke('workspaces:close', {})).toEqual({ closed: true, cancelled: [] });
     await expect(host.invoke('datasets:list', {})).rejects.toMatchObject({ name: 'ConflictError', message: expect.stringMatching(/no workspace is open/) });
     const again = (await host.invoke('workspaces:open', { dir: info.dir })) as WorkspaceInfo;
     expect(again.sampleCount).toBe(3);

@@ -61,8 +61,19 @@ export function isInside(parent: string, child: string): boolean {
 }
 
 /**
+ * The one rule for symbolic links (README, "Where data lives"): a path under a root (a dataset's
+ * folder, the workspace) is used only when its real location, links followed, lies inside that
+ * root's real location. The importer reports and skips a link that leaves its dataset's folder
+ * (datasets/import/walk.ts, for imports and rescans alike); the file doors refuse it
+ * (resolveConfined, through served-files.ts).
+ */
+export function staysInsideRoot(realRoot: string, realPath: string): boolean {
+  return isInside(realRoot, realPath);
+}
+
+/**
  * Resolves a requested file against allowed roots. Symbolic links are followed before the check,
- * so a link inside a root that points outside it is refused.
+ * so a link inside a root that points outside it is refused (staysInsideRoot).
  */
 export async function resolveConfined(requested: string, roots: readonly string[]): Promise<string> {
   if (!isAbsolute(requested)) throw new LabError(`not an absolute path: ${requested}`, 'ForbiddenError');
@@ -86,7 +97,7 @@ export async function resolveConfined(requested: string, roots: readonly string[
 async function anyRootContains(roots: readonly string[], path: string): Promise<boolean> {
   for (const root of roots) {
     const realRoot = await realpath(root).catch(() => null);
-    if (realRoot && isInside(realRoot, path)) return true;
+    if (realRoot && staysInsideRoot(realRoot, path)) return true;
   }
   return false;
 }

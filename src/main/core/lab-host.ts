@@ -3,8 +3,8 @@
  * headless server, a CLI invocation). It holds the open workspace, if any, validates every call's
  * input where it enters, and fans events out to the doors.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rename, rm, rmdir } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import {
   isCallName,
@@ -18,8 +18,10 @@ import type { HostEventListener, LabHost } from './host';
 import { createLab, type Lab } from './lab';
 import { RecentWorkspaces } from './workspace/recent';
 import { AppSettings } from './workspace/app-settings';
-import { folderState } from './workspace/workspace';
-import { generateDemoDataset, type DemoGenerator } from './datasets/demo-dataset';
+import { folderState, openWorkspace as openWorkspaceFolder } from './workspace/workspace';
+import { generateDemoInJob, type DemoGenerator } from './datasets/demo-dataset';
+import { makeDirs } from './fs-util';
+import { nodeSpawner } from './jobs/spawn';
 import type { DomainHandlers, HandlerContext, Handlers } from './handlers/types';
 import { datasetHandlers } from './handlers/datasets';
 import { importHandlers } from './handlers/import';
@@ -42,7 +44,7 @@ export interface LabHostOptions {
   pickFolder?: (title: string) => Promise<string | null>;
   /** The app's version; read from package.json when not given. */
   version?: string;
-  /** Makes the demo dataset; tests pass a small fake. */
+  /** Makes the demo dataset (default: MIAD-mini in a job process, started like the door's jobs); tests pass a small fake. */
   generateDemo?: DemoGenerator;
   now?: () => Date;
   /** How job processes start (Electron passes its utilityProcess spawner) and which kinds exist. */
@@ -63,10 +65,16 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
   const listeners = new Set<HostEventListener>();
   const recent = new RecentWorkspaces(options.configDir, options.now);
   const settings = new AppSettings(options.configDir);
-  const generateDemo = options.generateDemo ?? generateDemoDataset;
+  const generateDemo = options.generateDemo ?? generateDemoInJob(options.jobs?.spawnWorker ?? nodeSpawner());
   const version = options.version ?? appVersion();
   let lab: Lab | null = null;
   let busy: string | null = null;
+  /** Work on the open workspace that closing it must cancel and wait for (HandlerContext.track). */
+  const tracked = new Set<{ what: string; controller: AbortController; settled: Promise<boolean> }>();
+  /** Why the workspace is closing, while it is: work started then is cancelled at once. */
+  let closing: string | null = null;
+  /** The demo creation under way: aborting ends its job; `settled` resolves once its folder is cleaned. */
+  let demoRun: { controller: AbortController; settled: Promise<unknown> } | null = null;
 
   function emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
     for (const listener of listeners) {
@@ -83,8 +91,44 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     return lab;
   }
 
+  function track<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    if (closing) controller.abort(new Error(closing));
+    const promise = work(controller.signal);
+    // settled: true when the work finished, false when it failed (or was cancelled).
+    const entry = { what, controller, settled: promise.then(() => true, () => false) };
+    tracked.add(entry);
+    void entry.settled.then(() => tracked.delete(entry));
+    return promise;
+  }
+
+  /**
+   * Closes the open workspace, if any: tracked work (an import) is cancelled with `reason` and
+   * waited for first, so nothing uses the database as it closes. Returns what was cancelled.
+   */
+  async function closeLab(reason: string): Promise<string[]> {
+    const cancelled: string[] = [];
+    closing = reason;
+    try {
+      while (tracked.size > 0) {
+        const running = [...tracked];
+        for (const entry of running) entry.controller.abort(new Error(reason));
+        const finished = await Promise.all(running.map((entry) => entry.settled));
+        running.forEach((entry, i) => {
+          tracked.delete(entry);
+          if (!finished[i]) cancelled.push(entry.what);
+        });
+      }
+      lab?.close();
+      lab = null;
+    } finally {
+      closing = null;
+    }
+    return cancelled;
+  }
+
   async function switchTo(next: Lab): Promise<WorkspaceInfo> {
-    lab?.close();
+    await closeLab('another workspace was opened');
     lab = next;
     const info = next.info();
     await recent.add(info.dir, info.name).catch(() => undefined);
@@ -124,7 +168,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     return pickDemoDir().catch(() => join(options.defaultWorkspacesDir, 'demo'));
   }
 
-  const context: HandlerContext = { requireLab, emit };
+  const context: HandlerContext = { requireLab, emit, track };
 
   const appHandlers: DomainHandlers<'app' | 'workspaces'> = {
     'app:info': async () => ({
@@ -146,42 +190,73 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     'workspaces:close': async () => {
       if (busy) throw new LabError(`cannot close the workspace while ${busy} is under way`, 'ConflictError');
       const closed = lab !== null;
-      lab?.close();
-      lab = null;
+      const cancelled = await closeLab('the workspace was closed');
       if (closed) emit('workspaces:changed', { workspace: null });
-      return { closed };
+      return { closed, cancelled };
     },
     'workspaces:createDemo': ({ dir, options: demo }) =>
       exclusive('create a demo workspace', async () => {
-        const target = dir ?? (await pickDemoDir());
-        const before = await folderState(target);
-        if (before === 'file') throw new LabError(`${target} is a file, not a folder`, 'ValidationError');
-        if (before === 'other' || before === 'workspace') {
-          throw new LabError(`${target} is not empty: a demo workspace needs an empty or new folder`, 'ConflictError');
-        }
-        let next: Lab | null = null;
+        const controller = new AbortController();
+        const work = createDemo(dir, demo ?? {}, controller.signal);
+        demoRun = { controller, settled: work.catch(() => undefined) };
         try {
-          next = await createLab(target, { create: true, ...(options.now ? { now: options.now } : {}), jobs: { recoverOnOpen: true, ...options.jobs, emit } });
-          const datasetRoot = join(next.dir, 'datasets', 'miad-mini');
-          await mkdir(datasetRoot, { recursive: true });
-          const made = await generateDemo(datasetRoot, demo ?? {}, (p) => emit('workspaces:demoProgress', p));
-          emit('workspaces:demoProgress', { phase: 'registering', scenario: null, done: made.samples.length, total: made.samples.length });
-          next.addDataset({ name: 'MIAD-mini (demo)', root: datasetRoot, kind: 'miad-mini' }, made.samples);
-          emit('workspaces:demoProgress', { phase: 'done', scenario: null, done: made.samples.length, total: made.samples.length });
-        } catch (error) {
-          // An interrupted demo changes nothing: remove what this call created.
-          next?.close();
-          if (before === 'missing') await rm(target, { recursive: true, force: true });
-          else if (before === 'empty') {
-            for (const entry of ['lab.sqlite', 'lab.sqlite-wal', 'lab.sqlite-shm', 'thumbs', 'weights', 'runs', 'datasets']) {
-              await rm(join(target, entry), { recursive: true, force: true });
-            }
-          }
-          throw error;
+          return await work;
+        } finally {
+          demoRun = null;
         }
-        return switchTo(next);
       }),
+    'workspaces:cancelDemo': async () => {
+      const run = demoRun;
+      if (!run) return { cancelled: false };
+      run.controller.abort(new Error('cancelled'));
+      await run.settled;
+      return { cancelled: true };
+    },
   };
+
+  /**
+   * A new demo workspace, made in a hidden staging folder beside the target (`.<name>.demo-partial`,
+   * same disk) and renamed into place when whole: the dataset by a job process, then the database,
+   * which names the dataset at its final place. A failed or cancelled creation removes the staging
+   * folder; a killed one leaves it, and the next creation for that target removes it first. Either
+   * way the target stays missing or empty, so a retry works.
+   */
+  async function createDemo(dir: string | undefined, demo: Parameters<DemoGenerator>[1], signal: AbortSignal): Promise<WorkspaceInfo> {
+    const target = resolve(dir ?? (await pickDemoDir()));
+    const before = await folderState(target);
+    if (before === 'file') throw new LabError(`${target} is a file, not a folder`, 'ValidationError');
+    if (before === 'other' || before === 'workspace') {
+      throw new LabError(`${target} is not empty: a demo workspace needs an empty or new folder`, 'ConflictError');
+    }
+    const staging = join(dirname(target), `.${basename(target)}.demo-partial`);
+    const cancelled = () => new LabError('the demo creation was cancelled: nothing was kept', 'ConflictError');
+    let samples = 0;
+    try {
+      await rm(staging, { recursive: true, force: true });
+      await makeDirs(staging);
+      const ws = await openWorkspaceFolder(staging, { create: true, ...(options.now ? { now: options.now } : {}) });
+      try {
+        ws.store.setMeta('name', basename(target));
+        const made = await generateDemo(join(staging, 'datasets', 'miad-mini'), demo, (p) => emit('workspaces:demoProgress', p), signal);
+        if (signal.aborted) throw cancelled();
+        samples = made.samples.length;
+        emit('workspaces:demoProgress', { phase: 'registering', scenario: null, done: samples, total: samples });
+        ws.store.addDataset({ name: 'MIAD-mini (demo)', root: join(target, 'datasets', 'miad-mini'), kind: 'miad-mini' }, made.samples);
+      } finally {
+        ws.store.close();
+      }
+      if (signal.aborted) throw cancelled();
+      // rename(2) replaces an empty folder on POSIX; elsewhere it must go first.
+      if (before === 'empty') await rmdir(target);
+      await rename(staging, target);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      throw signal.aborted ? cancelled() : error;
+    }
+    const next = await createLab(target, { ...(options.now ? { now: options.now } : {}), jobs: { recoverOnOpen: true, ...options.jobs, emit } });
+    emit('workspaces:demoProgress', { phase: 'done', scenario: null, done: samples, total: samples });
+    return switchTo(next);
+  }
 
   const handlers: Handlers = {
     ...appHandlers,
@@ -209,8 +284,11 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
       return lab.resolveAllowedFile(path);
     },
     async close() {
-      lab?.close();
-      lab = null;
+      if (demoRun) {
+        demoRun.controller.abort(new Error('the app is closing'));
+        await demoRun.settled;
+      }
+      await closeLab('the app is closing');
       listeners.clear();
     },
     openWorkspace,

@@ -12,8 +12,10 @@
  * and only with an image extension, which fixes its content type (SERVED_IMAGE_TYPES; never one
  * sniffed from the bytes). Anything else (the database, a secret beside a dataset, an HTML or SVG
  * file, a picture nobody registered) is a ForbiddenError whether it exists or not, so nothing can
- * be probed. A known file is then confined as before (resolveConfined: symbolic links followed,
- * the real file must still lie under the workspace or a dataset root).
+ * be probed. A known file is then confined to the root it is known under (resolveConfined:
+ * symbolic links followed, the real file must lie inside that dataset's folder, or the workspace,
+ * by the one rule for links, staysInsideRoot, which the importer applies too): a sample that is a
+ * link into another dataset or the workspace is refused like one leading anywhere else.
  */
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { LabError } from '../../shared/errors';
@@ -62,19 +64,24 @@ export async function resolveServedFile(requested: string, ctx: ServedFileContex
   if (servedImageType(path) === null) {
     throw denied(requested, `is not an image the lab shows (${Object.keys(SERVED_IMAGE_TYPES).join(', ')})`);
   }
-  const datasets = datasetRootList(ctx.store);
-  if (!knownToStore(path, datasets, ctx)) {
+  const root = knownRoot(path, datasetRootList(ctx.store), ctx);
+  if (root === null) {
     throw denied(requested, 'is not a sample, mask, thumbnail or run picture of this workspace');
   }
-  return resolveConfined(requested, [ctx.workspaceDir, ...datasets.map((d) => d.root)]);
+  return resolveConfined(requested, [root]);
 }
 
-function knownToStore(path: string, datasets: readonly { id: number; root: string }[], ctx: ServedFileContext): boolean {
+/** The root (a dataset's folder or the workspace) under which the store knows `path`, or null. */
+function knownRoot(path: string, datasets: readonly { id: number; root: string }[], ctx: ServedFileContext): string | null {
   for (const { id, root } of datasets) {
     const base = resolve(root);
-    if (path !== base && isInside(base, path) && isDatasetFile(ctx.store, id, relative(base, path).split(sep).join('/'))) return true;
+    if (path !== base && isInside(base, path) && isDatasetFile(ctx.store, id, relative(base, path).split(sep).join('/'))) return base;
   }
   const ws = resolve(ctx.workspaceDir);
+  return knownUnderWorkspace(path, ws, ctx) ? ws : null;
+}
+
+function knownUnderWorkspace(path: string, ws: string, ctx: ServedFileContext): boolean {
   if (path === ws || !isInside(ws, path)) return false;
   const rel = relative(ws, path);
   const parts = rel.split(sep);

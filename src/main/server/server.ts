@@ -208,6 +208,12 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
         }
         return sendError(res, 'ValidationError', `the body is not valid JSON: ${info.message}`);
       }
+      // A demo creation whose client went away (tab closed, connection dropped) is cancelled: nobody
+      // would see its workspace, and its job would otherwise run on alone (issue 20).
+      const onDropped = (): void => {
+        if (!res.writableFinished) void host.invoke('workspaces:cancelDemo', {}).catch(() => undefined);
+      };
+      if (name === 'workspaces:createDemo') res.once('close', onDropped);
       try {
         const result = await host.invoke(name, input);
         return sendJson(res, 200, { ok: true, result: result ?? null } satisfies CallResponse);

@@ -30,7 +30,13 @@ export const appCalls = {
     input: z.object({ dir: pathInput.optional(), options: demoOptionsSchema.optional() }).strict(),
     result: returns<WorkspaceInfo>(),
   },
-  'workspaces:close': { input: emptyInput, result: returns<{ closed: boolean }>() },
+  /**
+   * Cancels the demo creation under way (its job process ends, its half-made folder is removed);
+   * answers once that is done. `cancelled` is false when none was under way.
+   */
+  'workspaces:cancelDemo': { input: emptyInput, result: returns<{ cancelled: boolean }>() },
+  /** Work still using the workspace (an import, a rescan) is cancelled first; `cancelled` names it. */
+  'workspaces:close': { input: emptyInput, result: returns<{ closed: boolean; cancelled: string[] }>() },
 } as const;
 
 export const appEvents = {

@@ -19,15 +19,23 @@ export interface ImportProgress {
 }
 
 /**
+ * The most pixels an image may have (width × height from its header) for the importer to decode it:
+ * 8192 × 8192 ('ours'; MIAD's images are far smaller). A header claiming more is reported as
+ * `too-large` before anything is decoded.
+ */
+export const IMPORT_MAX_PIXELS = 8192 * 8192;
+
+/**
  * Every problem the importer reports. Image files that cannot be used at all (`zero-byte`,
- * `not-image`, `corrupt-image`, `truncated-image`, `unreadable-file`) are skipped; samples with
- * the other per-file problems are imported and carry the code in `samples.issues`.
+ * `not-image`, `corrupt-image`, `truncated-image`, `too-large`, `unreadable-file`) are skipped; samples
+ * with the other per-file problems are imported and carry the code in `samples.issues`.
  */
 export const IMPORT_PROBLEMS = {
   'zero-byte': 'zero-byte file (skipped)',
   'not-image': 'not a PNG or JPEG image (skipped)',
-  'corrupt-image': 'corrupt image header (skipped)',
+  'corrupt-image': 'corrupt image: bad header, checksum or image data (skipped)',
   'truncated-image': 'truncated image (skipped)',
+  'too-large': 'image of more than 8192 × 8192 pixels (skipped)',
   'unreadable-file': 'file could not be read (skipped)',
   'mask-missing': 'defect image without a ground-truth mask (imported, flagged)',
   'mask-size-mismatch': 'mask of another size than its image (imported, flagged)',
@@ -37,6 +45,7 @@ export const IMPORT_PROBLEMS = {
   'duplicate': 'the same image content more than once in one split (imported, flagged)',
   'unreadable-folder': 'folder could not be read (its files are missing from the import)',
   'symlink-loop': 'symbolic link loop (not followed)',
+  'symlink-outside': 'symbolic link to a file or folder outside the dataset folder (not followed)',
   'unexpected-entry': 'outside the train/test/ground_truth layout (not imported)',
   'skipped-folder': 'defect folder mapped to "skip" by the user (not imported)',
 } as const;

@@ -1,6 +1,8 @@
 /**
  * Handlers of the `import:*` calls. One import or rescan at a time per host: a second one while
  * the first is reading files is refused rather than queued, so two writers never race on a root.
+ * Each runs as tracked work (ctx.track): closing the workspace cancels it, and since an import
+ * writes in one transaction at its end, a cancelled one has changed nothing.
  */
 import { LabError } from '../../../shared/errors';
 import { importFolder, rescanDataset, scanFolder, type ImportDeps } from '../datasets/import/importer';
@@ -22,19 +24,30 @@ export function importHandlers(ctx: HandlerContext, deps: ImportDeps = {}): Doma
   }
 
   return {
-    'import:scan': async ({ root, mapping }) => scanFolder(ctx.requireLab().store, root, mapping ?? {}, withProgress),
+    'import:scan': async ({ root, mapping }) => {
+      const lab = ctx.requireLab();
+      return ctx.track('scan a dataset folder', (signal) => scanFolder(lab.store, root, mapping ?? {}, { ...withProgress, signal }));
+    },
     'import:run': async (input) => {
       const lab = ctx.requireLab();
-      const result = await exclusive('import a dataset', () => importFolder(lab.store, input, withProgress));
-      // The workspace's dataset and image counts changed: the frame shows them.
-      ctx.emit('workspaces:changed', { workspace: lab.info() });
-      return result;
+      return exclusive('import a dataset', () =>
+        ctx.track('import a dataset', async (signal) => {
+          const result = await importFolder(lab.store, input, { ...withProgress, signal });
+          // The workspace's dataset and image counts changed: the frame shows them.
+          ctx.emit('workspaces:changed', { workspace: lab.info() });
+          return result;
+        }),
+      );
     },
     'import:rescan': async (input) => {
       const lab = ctx.requireLab();
-      const result = await exclusive('rescan a dataset', () => rescanDataset(lab.store, input, withProgress));
-      ctx.emit('workspaces:changed', { workspace: lab.info() });
-      return result;
+      return exclusive('rescan a dataset', () =>
+        ctx.track('rescan a dataset', async (signal) => {
+          const result = await rescanDataset(lab.store, input, { ...withProgress, signal });
+          ctx.emit('workspaces:changed', { workspace: lab.info() });
+          return result;
+        }),
+      );
     },
     'import:reports': async ({ datasetId }) => {
       const repo = new ImportRepo(ctx.requireLab().store);

@@ -19,4 +19,10 @@ export interface HandlerContext {
   /** The open workspace's lab; throws a ConflictError naming the problem when none is open. */
   requireLab(): Lab;
   emit<E extends EventName>(event: E, payload: EventPayload<E>): void;
+  /**
+   * Runs `work` on the open workspace as something closing it must end first: closing (or
+   * switching) the workspace aborts `signal` with the reason and waits for `work` to settle, then
+   * names `what` among what it cancelled.
+   */
+  track<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
 }

@@ -9,7 +9,8 @@ import { z } from 'zod';
 /** What the main process hands a job process once it says it is ready. */
 export const jobSpecSchema = z
   .object({
-    runId: z.number().int().positive(),
+    /** The run's id; 0 for a standalone job that has no run row (standalone.ts). */
+    runId: z.number().int().nonnegative(),
     kind: z.string().min(1),
     /** The validated config as the run records it. */
     config: z.unknown(),

@@ -1,24 +1,34 @@
 /**
  * What the importer learns about each file: size, mtime, sha256 of its bytes, image format and
- * size from its headers, and whether it is whole. Nothing is decoded: PNG is checked by walking its
- * chunk chain to IEND, JPEG by walking its marker segments to the frame header and finding EOI at
- * the end, so a truncated or corrupt file is caught at the cost of reading its bytes once (which
- * the content hash needs anyway).
+ * size from its headers, and whether it is whole. A file is read once, as a stream through a
+ * 1 MiB buffer (a 1.5 GB file costs 1 MiB, never its size): the stream feeds the hash and, for a
+ * PNG, a walk of its chunk chain that checks every chunk's CRC up to IEND; only the first
+ * HEAD_BYTES (headers) and the last TAIL_BYTES (JPEG's end marker) are kept. The importer then
+ * decodes each image once (decode-check.ts), which finds what no header shows (image data that
+ * does not match its header, a corrupt JPEG stream).
  *
  * Reading and hashing run in a small pool of worker threads (synchronous fs calls there are much
  * cheaper per small file than the async ones that hop through libuv's pool); each worker hands
- * the bytes back by transfer, without a copy, and the main thread parses the headers. The worker
- * source is a plain string evaluated by node: it needs only node:fs and node:crypto, so it runs
- * the same under tsx, vitest, the bundled Electron main process and the server. When workers
- * cannot start, an in-thread reader does the same work through fs/promises.
+ * head and tail back by transfer, and the main thread parses the headers. The worker source is a
+ * plain string evaluated by node: it needs only node:fs, node:crypto and node:zlib, so it runs the
+ * same under tsx, vitest, the bundled Electron main process and the server. When workers cannot
+ * start, an in-thread reader does the same work through fs/promises with the same PNG walk
+ * (PNG_WALK_SOURCE, evaluated once here too).
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { pngSize, PngError } from '../../image/png';
-import { readImageSizeFromBuffer, ImageSizeError } from '../../image/image-size';
-import type { ImportProblemKind } from '../../../../shared/calls/import';
+import { readImageSize, readImageSizeFromBuffer, ImageSizeError } from '../../image/image-size';
+import { IMPORT_MAX_PIXELS, type ImportProblemKind } from '../../../../shared/calls/import';
+
+/** Bytes of a file's start kept for its headers (PNG IHDR, JPEG markers up to the frame header). */
+export const HEAD_BYTES = 64 * 1024;
+/** Bytes of a file's end kept (JPEG's EOI; encoders may pad a few bytes after it). */
+export const TAIL_BYTES = 64;
+const CHUNK_BYTES = 1024 * 1024;
 
 /** A file to read; with `known`, a file whose size and mtime match is not read again. */
 export interface FactRequest {
@@ -26,9 +36,12 @@ export interface FactRequest {
   known?: { size: number; mtimeMs: number } | undefined;
 }
 
+/** What the streamed PNG walk found wrong (null: a whole chain to IEND with an IDAT, every CRC right). */
+export type PngWalkProblem = { problem: 'corrupt-image' | 'truncated-image'; detail: string };
+
 /** What a reader returns per request, in request order. */
 export type RawFacts =
-  | { status: 'read'; size: number; mtimeMs: number; hash: string; bytes: Uint8Array }
+  | { status: 'read'; size: number; mtimeMs: number; hash: string; head: Uint8Array; tail: Uint8Array; png: PngWalkProblem | null }
   | { status: 'unchanged'; size: number; mtimeMs: number }
   | { status: 'error'; code: string };
 
@@ -41,7 +54,75 @@ export interface FactReader {
 
 export type ImageCheck =
   | { ok: true; format: 'png' | 'jpeg'; width: number; height: number }
-  | { ok: false; problem: Extract<ImportProblemKind, 'zero-byte' | 'not-image' | 'corrupt-image' | 'truncated-image'>; detail: string };
+  | { ok: false; problem: Extract<ImportProblemKind, 'zero-byte' | 'not-image' | 'corrupt-image' | 'truncated-image' | 'too-large'>; detail: string };
+
+/**
+ * The PNG chunk walk, fed the file's bytes in pieces as they stream by: each chunk's length and
+ * type, its CRC (zlib's crc32 over type and data), an IDAT before IEND. Plain JavaScript in a
+ * string, because the worker threads evaluate it (see the header) and this thread does too.
+ * The first 8 bytes (the signature) are skipped: call it only for a file that starts with one.
+ */
+const PNG_WALK_SOURCE = `
+function pngWalker(crc32) {
+  var pos = 0, phase = 0, hbuf = [], remaining = 0, crc = 0, type = '', start = 0, sawData = false, problem = null;
+  var be32 = function (b, i) { return ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3]; };
+  return {
+    feed: function (bytes) {
+      var i = 0;
+      while (i < bytes.length && problem === null && phase !== 4) {
+        if (phase === 0) {
+          var skip = Math.min(8 - pos, bytes.length - i);
+          i += skip; pos += skip;
+          if (pos === 8) phase = 1;
+        } else if (phase === 2) {
+          var n = Math.min(remaining, bytes.length - i);
+          crc = crc32(bytes.subarray(i, i + n), crc);
+          i += n; pos += n; remaining -= n;
+          if (remaining === 0) phase = 3;
+        } else {
+          hbuf.push(bytes[i]); i++; pos++;
+          if (hbuf.length < (phase === 1 ? 8 : 4)) continue;
+          if (phase === 1) {
+            start = pos - 8;
+            remaining = be32(hbuf, 0);
+            type = String.fromCharCode(hbuf[4], hbuf[5], hbuf[6], hbuf[7]);
+            if (remaining > 0x7fffffff) problem = { problem: 'corrupt-image', detail: 'PNG chunk at byte ' + start + ' claims ' + remaining + ' bytes' };
+            else if (!/^[A-Za-z]{4}$/.test(type)) problem = { problem: 'corrupt-image', detail: 'PNG chunk at byte ' + start + ' has no valid type' };
+            crc = crc32(Uint8Array.from(hbuf.slice(4)), 0);
+            hbuf = [];
+            phase = remaining > 0 ? 2 : 3;
+          } else {
+            var stored = be32(hbuf, 0);
+            hbuf = [];
+            if (stored !== crc >>> 0) problem = { problem: 'corrupt-image', detail: 'CRC mismatch in the ' + type + ' chunk at byte ' + start };
+            else {
+              if (type === 'IDAT') sawData = true;
+              phase = type === 'IEND' ? 4 : 1;
+            }
+          }
+        }
+      }
+    },
+    end: function () {
+      if (problem !== null) return problem;
+      if (phase !== 4) {
+        if (phase <= 1 && hbuf.length === 0) return { problem: 'truncated-image', detail: 'PNG ends at byte ' + pos + ' without an IEND chunk' };
+        return { problem: 'truncated-image', detail: 'PNG chunk at byte ' + (phase === 1 ? pos - hbuf.length : start) + ' runs past the end of the file (' + pos + ' bytes)' };
+      }
+      if (!sawData) return { problem: 'corrupt-image', detail: 'PNG without image data (IDAT)' };
+      return null;
+    },
+  };
+}
+`;
+
+interface PngWalker {
+  feed(bytes: Uint8Array): void;
+  end(): PngWalkProblem | null;
+}
+
+// The walk is a string the worker threads evaluate; this thread evaluates the very same text.
+const pngWalker = new Function('crc32', `${PNG_WALK_SOURCE}\nreturn pngWalker(crc32);`) as (crc: typeof crc32) => PngWalker;
 
 const PNG_SIG = [137, 80, 78, 71, 13, 10, 26, 10];
 
@@ -51,60 +132,76 @@ function isPng(b: Uint8Array): boolean {
   return true;
 }
 
+/** What checkImageHeader needs of a file: its size, first and last bytes, and the PNG walk's finding. */
+export interface FileHead {
+  size: number;
+  head: Uint8Array;
+  tail: Uint8Array;
+  png: PngWalkProblem | null;
+  /** The file, to read a JPEG's frame header past `head` (a large EXIF block). */
+  path?: string | undefined;
+}
+
 /**
- * Checks the structure of a PNG or JPEG held in memory (`bytes`: the whole file) and reads its
- * size from the headers. No pixel is decoded.
+ * Checks a PNG or JPEG from its headers, its PNG chunk walk (CRCs, IEND) or JPEG end marker, and
+ * the pixel limit, and reads its size. No pixel is decoded (decode-check.ts does that).
  */
-export async function checkImageBytes(bytes: Uint8Array): Promise<ImageCheck> {
-  if (bytes.length === 0) return { ok: false, problem: 'zero-byte', detail: '0 bytes' };
-  if (isPng(bytes)) {
-    let size: { width: number; height: number } | null;
+export async function checkImageHeader(file: FileHead): Promise<ImageCheck> {
+  const { head, tail } = file;
+  if (file.size === 0) return { ok: false, problem: 'zero-byte', detail: '0 bytes' };
+  let size: { format: 'png' | 'jpeg'; width: number; height: number };
+  if (isPng(head)) {
+    let dims: { width: number; height: number } | null;
     try {
-      size = pngSize(bytes);
+      dims = pngSize(head);
     } catch (error) {
       const message = error instanceof PngError ? error.message : String(error);
       return { ok: false, problem: /truncated/.test(message) ? 'truncated-image' : 'corrupt-image', detail: message };
     }
-    if (!size || size.width === 0 || size.height === 0) return { ok: false, problem: 'corrupt-image', detail: 'PNG with a zero size' };
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let pos = 8;
-    let sawData = false;
-    for (;;) {
-      if (pos + 12 > bytes.length) return { ok: false, problem: 'truncated-image', detail: `PNG ends at byte ${bytes.length} without an IEND chunk` };
-      const length = view.getUint32(pos);
-      if (length > 0x7fffffff) return { ok: false, problem: 'corrupt-image', detail: `PNG chunk at byte ${pos} claims ${length} bytes` };
-      const t0 = bytes[pos + 4]!, t1 = bytes[pos + 5]!, t2 = bytes[pos + 6]!, t3 = bytes[pos + 7]!;
-      const letters = [t0, t1, t2, t3].every((c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122));
-      if (!letters) return { ok: false, problem: 'corrupt-image', detail: `PNG chunk at byte ${pos} has no valid type` };
-      if (pos + 12 + length > bytes.length) return { ok: false, problem: 'truncated-image', detail: `PNG chunk at byte ${pos} runs past the end of the file (${bytes.length} bytes)` };
-      // IDAT, IEND
-      if (t0 === 73 && t1 === 68 && t2 === 65 && t3 === 84) sawData = true;
-      if (t0 === 73 && t1 === 69 && t2 === 78 && t3 === 68) break;
-      pos += 12 + length;
-    }
-    if (!sawData) return { ok: false, problem: 'corrupt-image', detail: 'PNG without image data (IDAT)' };
-    return { ok: true, format: 'png', ...size };
-  }
-  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8) {
-    let size;
+    if (!dims || dims.width === 0 || dims.height === 0) return { ok: false, problem: 'corrupt-image', detail: 'PNG with a zero size' };
+    if (file.png) return { ok: false, ...file.png };
+    size = { format: 'png', ...dims };
+  } else if (head.length >= 2 && head[0] === 0xff && head[1] === 0xd8) {
     try {
-      size = await readImageSizeFromBuffer(bytes);
+      const s = await readImageSizeFromBuffer(head).catch((error: unknown) => {
+        if (file.path && head.length < file.size && error instanceof ImageSizeError && /truncated/.test(error.message)) return readImageSize(file.path);
+        throw error;
+      });
+      size = { format: 'jpeg', width: s.width, height: s.height };
     } catch (error) {
       const message = error instanceof ImageSizeError ? error.message : String(error);
       return { ok: false, problem: /truncated/.test(message) ? 'truncated-image' : 'corrupt-image', detail: message };
     }
     // EOI closes the stream; encoders may pad a few bytes after it.
     let eoi = false;
-    for (let i = bytes.length - 2; i >= Math.max(2, bytes.length - 64); i--) {
-      if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) {
+    for (let i = tail.length - 2; i >= 0; i--) {
+      if (tail[i] === 0xff && tail[i + 1] === 0xd9) {
         eoi = true;
         break;
       }
     }
     if (!eoi) return { ok: false, problem: 'truncated-image', detail: 'JPEG without its end marker (EOI)' };
-    return { ok: true, format: 'jpeg', width: size.width, height: size.height };
+  } else {
+    return { ok: false, problem: 'not-image', detail: 'the bytes are not a PNG or JPEG file' };
   }
-  return { ok: false, problem: 'not-image', detail: 'the bytes are not a PNG or JPEG file' };
+  if (size.width * size.height > IMPORT_MAX_PIXELS) {
+    return { ok: false, problem: 'too-large', detail: `${size.width}×${size.height} pixels, over the limit of ${IMPORT_MAX_PIXELS} (8192 × 8192)` };
+  }
+  return { ok: true, ...size };
+}
+
+/**
+ * Checks the structure of a PNG or JPEG held in memory (`bytes`: the whole file) and reads its
+ * size from the headers, as the importer does for a file. No pixel is decoded.
+ */
+export async function checkImageBytes(bytes: Uint8Array): Promise<ImageCheck> {
+  let png: PngWalkProblem | null = null;
+  if (isPng(bytes)) {
+    const walk = pngWalker(crc32);
+    walk.feed(bytes);
+    png = walk.end();
+  }
+  return checkImageHeader({ size: bytes.length, head: bytes, tail: bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES)), png });
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -114,14 +211,19 @@ export function sha256Hex(bytes: Uint8Array): string {
 // --- worker pool -------------------------------------------------------------------------------------
 
 /**
- * The worker: a batch of [path, knownSize, knownMtime] in, a batch of facts out, the bytes
- * transferred. Bytes go in a fresh ArrayBuffer per file (never Buffer's shared pool, which a
- * transfer would detach). mtimes are whole milliseconds, as the store keeps them.
+ * The worker: a batch of [path, knownSize, knownMtime] in, a batch of facts out, head and tail
+ * transferred. The file streams through one reused buffer; head and tail go in fresh ArrayBuffers
+ * (never Buffer's shared pool, which a transfer would detach). mtimes are whole milliseconds, as
+ * the store keeps them.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const { createHash } = require('node:crypto');
+const { crc32 } = require('node:zlib');
+${PNG_WALK_SOURCE}
+const PNG_SIG = [137, 80, 78, 71, 13, 10, 26, 10];
+const chunk = new Uint8Array(${CHUNK_BYTES});
 parentPort.on('message', ({ id, batch }) => {
   const results = [];
   const transfer = [];
@@ -133,17 +235,30 @@ parentPort.on('message', ({ id, batch }) => {
       if (!st.isFile()) { results.push({ status: 'error', code: 'ENOTFILE' }); continue; }
       const mtimeMs = Math.floor(st.mtimeMs);
       if (knownSize === st.size && knownMtime === mtimeMs) { results.push({ status: 'unchanged', size: st.size, mtimeMs }); continue; }
-      const bytes = new Uint8Array(st.size);
+      const hash = createHash('sha256');
+      const head = new Uint8Array(Math.min(st.size, ${HEAD_BYTES}));
+      let tail = new Uint8Array(0);
+      let walk = null;
       let off = 0;
-      while (off < bytes.length) {
-        const n = fs.readSync(fd, bytes, off, bytes.length - off, off);
+      for (;;) {
+        const n = fs.readSync(fd, chunk, 0, chunk.length, off);
         if (n === 0) break;
+        const view = chunk.subarray(0, n);
+        hash.update(view);
+        if (off < head.length) head.set(view.subarray(0, Math.min(n, head.length - off)), off);
+        if (off === 0 && n >= 8 && PNG_SIG.every((b, i) => view[i] === b)) walk = pngWalker(crc32);
+        if (walk) walk.feed(view);
+        const keep = Math.min(${TAIL_BYTES}, tail.length + n);
+        const next = new Uint8Array(keep);
+        const fromView = Math.min(n, keep);
+        next.set(tail.subarray(tail.length - (keep - fromView)), 0);
+        next.set(view.subarray(n - fromView), keep - fromView);
+        tail = next;
         off += n;
       }
-      const view = off === bytes.length ? bytes : bytes.slice(0, off);
-      const hash = createHash('sha256').update(view).digest('hex');
-      results.push({ status: 'read', size: off, mtimeMs, hash, bytes: view });
-      transfer.push(view.buffer);
+      const headView = off >= head.length ? head : head.slice(0, off);
+      results.push({ status: 'read', size: off, mtimeMs, hash: hash.digest('hex'), head: headView, tail, png: walk ? walk.end() : null });
+      transfer.push(headView.buffer, tail.buffer);
     } catch (error) {
       results.push({ status: 'error', code: (error && error.code) || String(error) });
     } finally {
@@ -226,15 +341,29 @@ export function createInThreadReader(): FactReader {
       if (!st.isFile()) return { status: 'error', code: 'ENOTFILE' };
       const mtimeMs = Math.floor(st.mtimeMs);
       if (req.known && req.known.size === st.size && req.known.mtimeMs === mtimeMs) return { status: 'unchanged', size: st.size, mtimeMs };
-      const bytes = new Uint8Array(st.size);
+      const hash = createHash('sha256');
+      const head = new Uint8Array(Math.min(st.size, HEAD_BYTES));
+      const chunk = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(1, st.size)));
+      let tail = new Uint8Array(0);
+      let walk: PngWalker | null = null;
       let off = 0;
-      while (off < bytes.length) {
-        const { bytesRead } = await handle.read(bytes, off, bytes.length - off, off);
-        if (bytesRead === 0) break;
-        off += bytesRead;
+      for (;;) {
+        const { bytesRead: n } = await handle.read(chunk, 0, chunk.length, off);
+        if (n === 0) break;
+        const view = chunk.subarray(0, n);
+        hash.update(view);
+        if (off < head.length) head.set(view.subarray(0, Math.min(n, head.length - off)), off);
+        if (off === 0 && isPng(view)) walk = pngWalker(crc32);
+        walk?.feed(view);
+        const keep = Math.min(TAIL_BYTES, tail.length + n);
+        const fromView = Math.min(n, keep);
+        const next = new Uint8Array(keep);
+        next.set(tail.subarray(tail.length - (keep - fromView)), 0);
+        next.set(view.subarray(n - fromView), keep - fromView);
+        tail = next;
+        off += n;
       }
-      const view = off === bytes.length ? bytes : bytes.slice(0, off);
-      return { status: 'read', size: off, mtimeMs, hash: sha256Hex(view), bytes: view };
+      return { status: 'read', size: off, mtimeMs, hash: hash.digest('hex'), head: off >= head.length ? head : head.slice(0, off), tail, png: walk ? walk.end() : null };
     } catch (error) {
       return { status: 'error', code: (error as NodeJS.ErrnoException).code ?? String(error) };
     } finally {

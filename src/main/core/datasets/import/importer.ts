@@ -1,6 +1,6 @@
 /**
  * The dataset importer: scan a folder (walk only: layout, scenarios, counts, folders to map),
- * import it (read and hash every file, build the rows and the report, write them in ONE
+ * import it (read, hash and decode-check every file, build the rows and the report, write them in ONE
  * transaction), and rescan an imported dataset (re-read only files whose size or mtime changed,
  * then write only the rows that differ). An exception anywhere before the commit leaves the
  * workspace as it was.
@@ -23,7 +23,8 @@ import {
 import { LabError } from '../../../../shared/errors';
 import { ImportRepo, type StoredLayout, type StoredSample } from '../../store/import-repo';
 import type { Store } from '../../store/store';
-import { checkImageBytes, createDefaultReader, readAll, type FactReader, type FactRequest } from './file-facts';
+import { checkDecodes, limiter } from '../../image/decode-check';
+import { checkImageHeader, createDefaultReader, readAll, type FactReader, type FactRequest } from './file-facts';
 import { defectFolders, unmappedError, validateMapping } from './mapping';
 import { buildPlan, filesToRead, type FileOutcome, type ImageFacts, type ImportRow } from './plan';
 import { walkDataset, type DatasetWalk, type WalkFs } from './walk';
@@ -37,6 +38,19 @@ export interface ImportDeps {
   clock?: () => number;
   /** Called after each row written inside the transaction; a throw rolls the whole import back. */
   onRowWritten?: (n: number) => void;
+  /**
+   * Cancels the import (the workspace is closing): checked as each folder is listed and each file
+   * read, and last just before the one transaction, so a cancelled import writes nothing.
+   */
+  signal?: AbortSignal;
+}
+
+/** Throws when `deps.signal` was aborted, with its reason: nothing has been written yet. */
+function checkCancelled(deps: ImportDeps, what: string): void {
+  const signal = deps.signal;
+  if (!signal?.aborted) return;
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'cancelled');
+  throw new LabError(`${what} was cancelled (${reason}): nothing was written`, 'ConflictError');
 }
 
 /** Throttles progress events to one per `ms` (the last one of a phase always goes out). */
@@ -66,7 +80,13 @@ async function checkRoot(root: string): Promise<string> {
 }
 
 async function walkOrFail(root: string, deps: ImportDeps, progress: ReturnType<typeof progressSink>): Promise<DatasetWalk> {
-  const walk = await walkDataset(root, { ...(deps.fs ? { fs: deps.fs } : {}), onProgress: (n) => progress('scanning', n, 0) });
+  const walk = await walkDataset(root, {
+    ...(deps.fs ? { fs: deps.fs } : {}),
+    onProgress: (n) => {
+      progress('scanning', n, 0);
+      checkCancelled(deps, `the scan of ${root}`);
+    },
+  });
   if (walk.scenarios.length === 0) {
     throw new LabError(
       `no dataset layout found in ${root}: expected <scenario>/train/good, <scenario>/test/<class> (MIAD or MVTec AD layout), or a scenario folder with train/ and test/`,
@@ -81,6 +101,7 @@ export async function scanFolder(store: Store | null, rootIn: string, mapping: F
   const root = await checkRoot(rootIn);
   const progress = progressSink(deps);
   const walk = await walkOrFail(root, deps, progress);
+  checkCancelled(deps, `the scan of ${root}`);
   validateMapping(walk, mapping);
   const folders = defectFolders(walk, mapping);
   const scenarios = walk.scenarios.map((s) => {
@@ -126,9 +147,11 @@ async function readFiles(
   });
   const out = { images: new Map<string, FileOutcome>(), masks: new Map<string, FileOutcome>(), reread: new Set<string>() };
   const reader = (deps.makeReader ?? createDefaultReader)();
+  const decoding = limiter(2);
   let done = 0;
   try {
     await readAll(reader, requests, async (index, raw) => {
+      checkCancelled(deps, `the import of ${root}`);
       const rel = rels[index]!;
       const target = index < images.length ? out.images : out.masks;
       let outcome: FileOutcome;
@@ -139,10 +162,13 @@ async function readFiles(
         outcome = { ok: true, facts: { size: k.fileSize, mtimeMs: k.mtimeMs, hash: k.contentHash, format: k.format, width: k.width, height: k.height } };
       } else {
         out.reread.add(rel);
-        const check = await checkImageBytes(raw.bytes);
-        outcome = check.ok
-          ? { ok: true, facts: { size: raw.size, mtimeMs: raw.mtimeMs, hash: raw.hash, format: check.format, width: check.width, height: check.height } satisfies ImageFacts }
-          : { ok: false, problem: check.problem, detail: check.detail };
+        const path = requests[index]!.path;
+        // Headers, checksums and the pixel limit first: a file they refuse is never decoded.
+        const check = await checkImageHeader({ ...raw, path });
+        const decoded = check.ok ? await decoding(() => checkDecodes(path, check)) : null;
+        if (!check.ok) outcome = { ok: false, problem: check.problem, detail: check.detail };
+        else if (decoded && !decoded.ok) outcome = { ok: false, problem: decoded.problem, detail: decoded.detail };
+        else outcome = { ok: true, facts: { size: raw.size, mtimeMs: raw.mtimeMs, hash: raw.hash, format: check.format, width: check.width, height: check.height } satisfies ImageFacts };
       }
       target.set(rel, outcome);
       progress('hashing', ++done, rels.length);
@@ -198,6 +224,8 @@ export async function importFolder(
   const toRead = filesToRead(walk, folders);
   const facts = await readFiles(root, toRead.images, toRead.masks, new Map(), deps, progress);
   const plan = buildPlan(walk, folders, facts.images, facts.masks);
+  // The last check: from here to the commit nothing awaits, so a close cannot come between.
+  checkCancelled(deps, `the import of ${root}`);
   const name = input.name ?? (basename(root) || root);
   const createdAt = store.nowIso();
 
@@ -268,6 +296,7 @@ export async function rescanDataset(
   const toRead = filesToRead(walk, folders);
   const facts = await readFiles(root, toRead.images, toRead.masks, byRel, deps, progress);
   const plan = buildPlan(walk, folders, facts.images, facts.masks);
+  checkCancelled(deps, `the rescan of ${root}`);
 
   const changes: ImportChanges = { added: 0, removed: 0, modified: 0, touched: 0, unchanged: 0, relabelled: 0 };
   const inserts: ImportRow[] = [];

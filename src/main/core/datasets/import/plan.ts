@@ -31,7 +31,7 @@ export interface ImageFacts {
 
 export type FileOutcome =
   | { ok: true; facts: ImageFacts }
-  | { ok: false; problem: Extract<ImportProblemKind, 'zero-byte' | 'not-image' | 'corrupt-image' | 'truncated-image' | 'unreadable-file'>; detail: string };
+  | { ok: false; problem: Extract<ImportProblemKind, 'zero-byte' | 'not-image' | 'corrupt-image' | 'truncated-image' | 'too-large' | 'unreadable-file'>; detail: string };
 
 /** One sample row as the importer writes it. */
 export interface ImportRow {

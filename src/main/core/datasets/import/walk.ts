@@ -3,7 +3,8 @@
  * tree (`<scenario>/train/good`, `<scenario>/test/<class>`, `<scenario>/ground_truth/<defect>`),
  * the extra `<scenario>/<scenario>/` level some copies add, or a single scenario folder given as
  * the root. Everything that does not fit is reported, not dropped: unreadable folders, symbolic
- * link loops, non-image files, folders outside the layout.
+ * link loops, links that leave the dataset folder (never followed: staysInsideRoot, the rule the
+ * file doors apply too), non-image files, folders outside the layout.
  *
  * The file system comes in as a parameter (WalkFs) so tests can make a folder unreadable even
  * when they run as root, where permissions do not stop readdir.
@@ -14,6 +15,7 @@ import { basename, join } from 'node:path';
 import type { DatasetKind, ScenarioLayout } from '../../../../shared/calls/import';
 import { isGoodFolder, matchScenarioFolder, normaliseName } from './aliases';
 import { ProblemLog } from './problems';
+import { staysInsideRoot } from '../../fs-util';
 
 export interface WalkFs {
   readdir(path: string): Promise<Dirent[]>;
@@ -80,7 +82,8 @@ class Walker {
 
   constructor(
     private readonly fs: WalkFs,
-    private readonly root: string,
+    /** The dataset root's real path: a link whose target lies outside it is not followed. */
+    private readonly rootReal: string,
     private readonly onFolder: (n: number) => void,
   ) {}
 
@@ -108,9 +111,14 @@ class Walker {
         out.push({ name: d.name, kind: 'file', abs: childAbs, real: null });
       } else if (d.isSymbolicLink()) {
         try {
+          // Where the link leads is settled before anything there is read (not even its type).
+          const real = await this.fs.realpath(childAbs);
+          if (!staysInsideRoot(this.rootReal, real)) {
+            this.problems.add('symlink-outside', childRel, `links to ${real}, outside the dataset folder`);
+            continue;
+          }
           const target = await this.fs.stat(childAbs);
           if (target.isDirectory()) {
-            const real = await this.fs.realpath(childAbs);
             if (ancestors.has(real)) {
               this.problems.add('symlink-loop', childRel, 'links back to a folder above it');
               continue;
@@ -150,8 +158,8 @@ function hidden(name: string): boolean {
  */
 export async function walkDataset(root: string, options: { fs?: WalkFs; onProgress?: (folders: number) => void } = {}): Promise<DatasetWalk> {
   const fs = options.fs ?? nodeWalkFs;
-  const walker = new Walker(fs, root, options.onProgress ?? (() => {}));
   const rootReal = await fs.realpath(root).catch(() => root);
+  const walker = new Walker(fs, rootReal, options.onProgress ?? (() => {}));
   const top = (await walker.list(root, '', new Set([rootReal]))) ?? [];
   const scenarioDirs: { layout: ScenarioLayout; abs: string; entries: Entry[]; ancestors: Set<string> }[] = [];
   let generatedMiadMini = false;

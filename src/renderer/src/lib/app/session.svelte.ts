@@ -26,6 +26,8 @@ export const session = $state({
   closing: false,
   /** Why the last close failed, shown next to the Close button. */
   closeError: null as string | null,
+  /** What the last close cancelled (an import under way), shown on the start screen. */
+  closeNotice: null as string | null,
 });
 
 let wired = false;
@@ -81,6 +83,7 @@ export function setWorkspace(workspace: WorkspaceInfo | null): void {
   if (changed) {
     session.switching = false;
     session.closeError = null;
+    if (workspace) session.closeNotice = null;
   }
 }
 
@@ -109,8 +112,9 @@ export async function closeWorkspace(): Promise<void> {
   session.closing = true;
   session.closeError = null;
   try {
-    await lab['workspaces:close']({});
+    const { cancelled } = await lab['workspaces:close']({});
     setWorkspace(null);
+    session.closeNotice = cancelled.length > 0 ? `The workspace was closed; cancelled: ${cancelled.join(', ')} (nothing of it was written).` : null;
   } catch (error) {
     session.closeError = describeError(error);
   } finally {

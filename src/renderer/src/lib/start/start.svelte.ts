@@ -16,6 +16,8 @@ export const demo = $state({
   showAdvanced: false,
   form: { seed: '', train: '', test: '', size: '' } as DemoForm,
   running: false,
+  /** True from the Cancel click until the lab has removed the half-made demo. */
+  cancelling: false,
   progress: null as DemoProgress | null,
   error: null as string | null,
 });
@@ -71,6 +73,19 @@ export async function createDemo(): Promise<void> {
   } finally {
     unsubscribe();
     demo.running = false;
+  }
+}
+
+/** Cancels the demo under way; createDemo then shows the lab's "cancelled: nothing was kept". */
+export async function cancelDemo(): Promise<void> {
+  if (!demo.running || demo.cancelling) return;
+  demo.cancelling = true;
+  try {
+    await lab['workspaces:cancelDemo']({});
+  } catch (error) {
+    demo.error = describeError(error);
+  } finally {
+    demo.cancelling = false;
   }
 }
 
