@@ -13,9 +13,10 @@
  * missing masks, scores.json gaps) is collected and reported in one error listing the files, rather
  * than stopping at the first. The result is plain JSON so a run store can keep it as is.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import { LabError } from '../../../shared/errors';
+import { listTestImages, scenarioDir, type LayoutTestImage } from '../datasets/layout';
 import { readBinaryMask, type BinaryMask } from '../image/mask';
 import { MetricUndefinedError, type Curve } from './curve';
 import { npyToMap, parseNpy } from './npy';
@@ -89,15 +90,10 @@ export class EvaluationInputError extends Error {
   override name = 'EvaluationInputError';
 }
 
-const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff']);
 const MAX_LISTED = 25;
 
-interface TestImage {
-  label: string;
-  /** Relative to the scenario folder, with / separators. */
-  rel: string;
-  stem: string;
-}
+/** A test image as the dataset layout lists it (datasets/layout.ts), with its mask path. */
+type TestImage = LayoutTestImage;
 
 /**
  * Evaluates one scenario's predictions. Throws LabError 'ValidationError' for bad options (no such
@@ -109,9 +105,9 @@ export async function evaluatePredictions(options: EvaluatePredictionsOptions): 
   const resolution = options.resolution ?? 256;
   const proLimit = options.proLimit ?? 0.3;
   if (!Number.isInteger(resolution) || resolution < 1) throw new LabError(`resolution must be a positive integer, got ${resolution}`, 'ValidationError');
-  const scenarioDir = await findScenarioDir(options.datasetRoot, options.scenario);
-  const images = await listTestImages(scenarioDir);
-  if (images.length === 0) throw new LabError(`no test images under ${join(scenarioDir, 'test')}`, 'ValidationError');
+  const dir = scenarioDir(options.datasetRoot, options.scenario);
+  const images = listTestImages(dir);
+  if (images.length === 0) throw new LabError(`no test images under ${join(dir, 'test')}`, 'ValidationError');
 
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -147,7 +143,7 @@ export async function evaluatePredictions(options: EvaluatePredictionsOptions): 
     }
     if (scoresFile) scores[i] = scoresFile.get(img.rel) ?? Number.NaN;
     if (img.label === 'good') continue;
-    const mask = await readMask(scenarioDir, img, problems);
+    const mask = await readMask(dir, img, problems);
     if (!mask) continue;
     if (map && Math.abs(mask.height / mask.width - map.height / map.width) > 0.01) {
       problems.push(`shape mismatch: prediction ${npyRel} is ${map.height}×${map.width} but mask of ${img.rel} is ${mask.height}×${mask.width}`);
@@ -270,38 +266,6 @@ export function meanMetrics(sets: MetricSet[]): MetricSet {
   return out;
 }
 
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** `<root>/<scenario>`, or `<root>/<scenario>/<scenario>` as some copies of MIAD nest it. */
-async function findScenarioDir(root: string, scenario: string): Promise<string> {
-  const direct = join(root, scenario);
-  if (await isDir(join(direct, 'test'))) return direct;
-  const nested = join(direct, scenario);
-  if (await isDir(join(nested, 'test'))) return nested;
-  if (!(await isDir(direct))) throw new LabError(`no scenario folder ${direct}`, 'ValidationError');
-  throw new LabError(`no test folder in ${direct} (expected ${join(direct, 'test')})`, 'ValidationError');
-}
-
-async function listTestImages(scenarioDir: string): Promise<TestImage[]> {
-  const testDir = join(scenarioDir, 'test');
-  const out: TestImage[] = [];
-  const labels = (await readdir(testDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-  for (const label of labels) {
-    const files = (await readdir(join(testDir, label), { withFileTypes: true }))
-      .filter((f) => f.isFile() && IMAGE_EXTENSIONS.has(extname(f.name).toLowerCase()))
-      .map((f) => f.name)
-      .sort();
-    for (const file of files) out.push({ label, rel: `test/${label}/${file}`, stem: file.slice(0, file.length - extname(file).length) });
-  }
-  return out;
-}
-
 async function readScores(
   dir: string,
   images: TestImage[],
@@ -354,27 +318,20 @@ async function readScores(
   return scores;
 }
 
-/** The mask of an anomalous image by the lab's one rule (image/mask.ts: > 0 is anomalous), or null after noting the problem. */
-async function readMask(scenarioDir: string, img: TestImage, problems: string[]): Promise<BinaryMask | null> {
-  const candidates = [`ground_truth/${img.label}/${img.stem}_mask.png`, `ground_truth/${img.label}/${img.stem}.png`];
-  for (const rel of candidates) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(join(scenarioDir, ...rel.split('/')));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      problems.push(`unreadable mask ${rel}: ${(error as Error).message}`);
-      return null;
-    }
-    try {
-      return await readBinaryMask(bytes, rel);
-    } catch (error) {
-      problems.push(`unreadable mask ${rel}: ${(error as Error).message}`);
-      return null;
-    }
+/** The mask of an anomalous image (paired by the layout's rule, read by the one mask reader: > 0 is anomalous), or null after noting the problem. */
+async function readMask(dir: string, img: TestImage, problems: string[]): Promise<BinaryMask | null> {
+  if (img.mask === null) {
+    problems.push(`missing mask for anomalous image ${img.rel} (expected ground_truth/${img.label}/${img.stem}_mask.png)`);
+    return null;
   }
-  problems.push(`missing mask for anomalous image ${img.rel} (expected ${candidates[0]})`);
-  return null;
+  const rel = relative(dir, img.mask).split(sep).join('/');
+  try {
+    return await readBinaryMask(await readFile(img.mask), rel);
+  } catch (error) {
+    // "cannot read mask <rel>: <reason>" (readBinaryMask names it).
+    problems.push((error as Error).message);
+    return null;
+  }
 }
 
 function firstNonFinite(data: Float32Array): number {

@@ -19,6 +19,7 @@ import {
 import type { Split } from '../../../../shared/types';
 import { ProblemLog } from './problems';
 import type { DatasetWalk } from './walk';
+import { maskedStem, preferredMask } from '../layout';
 
 export interface ImageFacts {
   size: number;
@@ -84,13 +85,12 @@ export function buildPlan(
     problems.add('skipped-folder', `${dir ? dir + '/' : ''}test/${f.folder}`, `${f.images} images and ${f.masks} masks mapped to skip`);
   }
 
-  // Masks by (scenario, folder, stem): MVTec names them `<stem>_mask.png`; copies also use `<stem>.png`.
-  const maskIndex = new Map<string, string>();
+  // Masks by (scenario, folder, image stem), paired by the layout's rule (datasets/layout.ts).
+  const maskIndex = new Map<string, { stem: string; rel: string }>();
   for (const m of walk.masks) {
     if (target.get(mappingKey(m.scenario, m.folder)) === SKIP) continue;
-    const stem = m.stem.endsWith('_mask') ? m.stem.slice(0, -5) : m.stem;
-    const key = `${m.scenario}\0${m.folder}\0${stem}`;
-    if (!maskIndex.has(key) || m.stem.endsWith('_mask')) maskIndex.set(key, m.rel);
+    const key = `${m.scenario}\0${m.folder}\0${maskedStem(m.stem)}`;
+    if (preferredMask(m.stem, maskIndex.get(key)?.stem)) maskIndex.set(key, { stem: m.stem, rel: m.rel });
   }
   const claimed = new Set<string>();
 
@@ -106,7 +106,7 @@ export function buildPlan(
     if (label === SKIP || label === undefined || label === null) continue;
     imageCount++;
     const c = counts.get(img.scenario)!;
-    const maskRel = img.good ? undefined : maskIndex.get(`${img.scenario}\0${img.folder}\0${img.stem}`);
+    const maskRel = img.good ? undefined : maskIndex.get(`${img.scenario}\0${img.folder}\0${img.stem}`)?.rel;
     if (maskRel) claimed.add(maskRel);
     const outcome = images.get(img.rel);
     if (!outcome || !outcome.ok) {

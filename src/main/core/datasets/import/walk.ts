@@ -15,6 +15,7 @@ import { basename, join } from 'node:path';
 import type { DatasetKind, ScenarioLayout } from '../../../../shared/calls/import';
 import { isGoodFolder, matchScenarioFolder, normaliseName } from './aliases';
 import { ProblemLog } from './problems';
+import { imageExtension, isGroundTruthFolder } from '../layout';
 import { staysInsideRoot } from '../../fs-util';
 
 export interface WalkFs {
@@ -28,13 +29,6 @@ export const nodeWalkFs: WalkFs = {
   stat: (path) => nodeFs.stat(path),
   realpath: (path) => nodeFs.realpath(path),
 };
-
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
-
-export function imageExtension(name: string): string | null {
-  const lower = name.toLowerCase();
-  return IMAGE_EXTENSIONS.find((ext) => lower.endsWith(ext) && lower.length > ext.length) ?? null;
-}
 
 export interface WalkedImage {
   /** Relative to the dataset root, forward slashes. */
@@ -70,7 +64,6 @@ type Entry = { name: string; kind: 'dir' | 'file' | 'other'; abs: string; real: 
 
 const TRAIN = 'train';
 const TEST = 'test';
-const GROUND_TRUTH = new Set(['ground_truth', 'groundtruth', 'gt', 'mask', 'masks']);
 
 function relJoin(...parts: string[]): string {
   return parts.filter((p) => p.length > 0).join('/');
@@ -245,7 +238,7 @@ async function walkScenario(
       continue;
     }
     const lower = entry.name.toLowerCase();
-    const role = lower === TRAIN ? 'train' : lower === TEST ? 'test' : GROUND_TRUTH.has(normaliseName(entry.name)) ? 'gt' : null;
+    const role = lower === TRAIN ? 'train' : lower === TEST ? 'test' : isGroundTruthFolder(entry.name) ? 'gt' : null;
     if (role === null) {
       walker.problems.add('unexpected-entry', rel, 'folder outside train/, test/ and ground_truth/');
       continue;
