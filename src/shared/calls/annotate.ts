@@ -54,6 +54,16 @@ export interface Annotation {
   allowedDefectTypes: string[];
 }
 
+/**
+ * Where an edit came from when it was not drawn by hand (issue 19): a mask proposed from a run's
+ * anomaly map (with the settings that made it, and whether the user refined it before saving), or a
+ * label changed while reviewing a run's disagreements with the labels (its false positives and
+ * false negatives at the image F1-max threshold).
+ */
+export type AnnotationOrigin =
+  | { kind: 'proposal'; runId: number; threshold: number; minArea: number; fillHoles: boolean; edited: boolean }
+  | { kind: 'review'; runId: number; outcome: 'fp' | 'fn' };
+
 /** One field's move in a history entry: [old, new]. */
 export type FieldChange<T> = [T, T];
 
@@ -67,6 +77,8 @@ export interface AnnotationChange {
   excludedFromTraining?: FieldChange<boolean>;
   /** For `revert`: the history entry it undid. */
   revertOf?: number;
+  /** The proposal or review the edit came from; absent for a hand edit. */
+  origin?: AnnotationOrigin;
 }
 
 export interface AnnotationHistoryEntry {
@@ -77,6 +89,62 @@ export interface AnnotationHistoryEntry {
   version: number;
   change: AnnotationChange;
 }
+
+/** A mask proposed for a sample from one run's anomaly map (`annotate:proposeMask`). */
+export interface MaskProposal {
+  sampleId: number;
+  runId: number;
+  width: number;
+  height: number;
+  /** The threshold used (map values ≥ it are foreground). */
+  threshold: number;
+  /** The run's pixel F1-max threshold for the sample's scenario, when it has one. */
+  runThreshold: number | null;
+  minArea: number;
+  fillHoles: boolean;
+  /** Range of the run's map of this image, for a threshold slider. */
+  mapLo: number;
+  mapHi: number;
+  /** Foreground pixels; components kept and dropped below the minimum area. */
+  area: number;
+  components: number;
+  dropped: number;
+  /** The proposal as a gray 0/255 PNG of the sample's size, base64 (what `annotate:saveMask` takes). */
+  png: string;
+}
+
+/** The samples of a selection a run can propose masks for (`annotate:proposalQueue`). */
+export interface ProposalQueue {
+  runId: number;
+  /** The run's scenarios the queued samples are in. */
+  scenarios: string[];
+  /** Sample ids, in the Library's default order. */
+  sampleIds: number[];
+  /** Selected samples left out, by reason. */
+  skipped: { good: number; otherScenario: number; notInRun: number };
+}
+
+/** A test image a run called wrongly at its image F1-max threshold (`annotate:runDisagreements`). */
+export interface DisagreementItem {
+  sampleId: number;
+  relPath: string;
+  /** The label the run evaluated against. */
+  label: string;
+  score: number;
+  outcome: 'fp' | 'fn';
+}
+
+export interface RunDisagreements {
+  runId: number;
+  scenario: string;
+  threshold: number;
+  items: DisagreementItem[];
+  /** Disagreements whose image this workspace does not hold as a sample (another dataset copy). */
+  unmatched: number;
+}
+
+/** Most pixels of a minimum area a proposal accepts (a 4096² image). */
+export const PROPOSAL_MIN_AREA_MAX = 4096 * 4096;
 
 /** Why the export left a sample out (see src/main/core/annotate/export-dataset.ts). */
 export const EXPORT_SKIP_REASONS = ['rejected', 'excluded-from-training', 'anomalous-in-train'] as const;
@@ -107,6 +175,20 @@ export interface ExportSummary {
 
 const defectName = z.string().min(1).max(100);
 
+const originSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('proposal'),
+      runId: idInput,
+      threshold: z.number(),
+      minArea: z.number().int().min(0).max(PROPOSAL_MIN_AREA_MAX),
+      fillHoles: z.boolean(),
+      edited: z.boolean(),
+    })
+    .strict(),
+  z.object({ kind: z.literal('review'), runId: idInput, outcome: z.enum(['fp', 'fn']) }).strict(),
+]);
+
 /** The fields one edit may set; absent fields stay as they are. */
 const editFields = {
   label: z.enum(ANNOTATION_LABELS).optional(),
@@ -122,7 +204,7 @@ export const annotateCalls = {
   /** Refused with a ConflictError when `expectedVersion` is given and the sample moved on. */
   'annotate:set': {
     input: z
-      .object({ sampleId: idInput, ...editFields, expectedVersion: z.number().int().min(0).optional() })
+      .object({ sampleId: idInput, ...editFields, expectedVersion: z.number().int().min(0).optional(), origin: originSchema.optional() })
       .strict(),
     result: returns<Annotation>(),
   },
@@ -136,6 +218,8 @@ export const annotateCalls = {
         sampleId: idInput,
         png: z.string().min(1).max(MASK_PNG_BASE64_MAX).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'png must be base64'),
         expectedVersion: z.number().int().min(0).optional(),
+        /** Set when the mask is an accepted (possibly refined) proposal: recorded in the history entry. */
+        origin: originSchema.optional(),
       })
       .strict(),
     result: returns<Annotation>(),
@@ -157,6 +241,34 @@ export const annotateCalls = {
   'annotate:flagTraining': {
     input: z.object({ selection: librarySelectionSchema, excluded: z.boolean() }).strict(),
     result: returns<{ changed: number; unchanged: number }>(),
+  },
+  /**
+   * A mask proposed for one test sample from a run's anomaly map (resized to the sample as the
+   * run's evaluation resizes maps): thresholded at `threshold`, or at the run's pixel F1-max
+   * threshold when none is given; components under `minArea` pixels dropped; holes filled.
+   * Nothing is saved: accepting it is `annotate:saveMask` with its origin.
+   */
+  'annotate:proposeMask': {
+    input: z
+      .object({
+        sampleId: idInput,
+        runId: idInput,
+        threshold: z.number().optional(),
+        minArea: z.number().int().min(0).max(PROPOSAL_MIN_AREA_MAX).default(0),
+        fillHoles: z.boolean().default(true),
+      })
+      .strict(),
+    result: returns<MaskProposal>(),
+  },
+  /** The anomalous test samples of a selection that a run has maps for: a review queue of proposals. */
+  'annotate:proposalQueue': {
+    input: z.object({ selection: librarySelectionSchema, runId: idInput }).strict(),
+    result: returns<ProposalQueue>(),
+  },
+  /** A run's false positives and false negatives at its image F1-max threshold, as samples to review. */
+  'annotate:runDisagreements': {
+    input: z.object({ runId: idInput }).strict(),
+    result: returns<RunDisagreements>(),
   },
   /**
    * The curated dataset in MVTec AD / MIAD layout with `manifest.json`, as `miad-lab

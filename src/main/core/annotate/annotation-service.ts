@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type {
   Annotation,
   AnnotationChange,
+  AnnotationOrigin,
   AnnotationHistoryEntry,
   AnnotationLabel,
   ReviewState,
@@ -68,10 +69,11 @@ export class AnnotationService {
     return this.view(facts, this.repo.row(sampleId));
   }
 
-  set(sampleId: number, patch: AnnotationPatch, expectedVersion?: number): Annotation {
+  /** `origin`: where the edit came from (a review of a run's disagreements), kept in its history entry. */
+  set(sampleId: number, patch: AnnotationPatch, expectedVersion?: number, origin?: AnnotationOrigin): Annotation {
     return this.repo.transaction(() => {
       const facts = this.facts(sampleId);
-      this.edit(facts, (s) => applyPatch(s, patch, facts.scenario), 'set', expectedVersion);
+      this.edit(facts, (s) => applyPatch(s, patch, facts.scenario), 'set', expectedVersion, undefined, origin);
       return this.view(facts, this.repo.row(sampleId));
     });
   }
@@ -101,15 +103,16 @@ export class AnnotationService {
   /**
    * Saves a mask given as PNG bytes of exactly the sample's size. A pixel is "defect" when its
    * first channel is ≥ 128; the file written is gray 0/255 (the PNG as sent when it already is).
+   * `origin`: the proposal the mask came from, kept in its history entry.
    */
-  async saveMask(sampleId: number, png: Uint8Array, expectedVersion?: number): Promise<Annotation> {
+  async saveMask(sampleId: number, png: Uint8Array, expectedVersion?: number, origin?: AnnotationOrigin): Promise<Annotation> {
     const facts = this.facts(sampleId);
     if (expectedVersion !== undefined) this.checkVersion(this.repo.row(sampleId), expectedVersion, sampleId);
     const bytes = maskFileBytes(png, facts.width, facts.height);
     const rel = join('masks', String(facts.dataset_id), `${sampleId}.${Date.now().toString(36)}-${randomBytes(4).toString('hex')}.png`);
     await this.writeFile(join(this.workspaceDir, rel), bytes);
     return this.repo.transaction(() => {
-      this.edit(facts, (s) => ({ ...s, mask: rel, reviewState: s.reviewState === 'unlabelled' ? 'labelled' : s.reviewState }), 'mask', expectedVersion);
+      this.edit(facts, (s) => ({ ...s, mask: rel, reviewState: s.reviewState === 'unlabelled' ? 'labelled' : s.reviewState }), 'mask', expectedVersion, undefined, origin);
       return this.view(facts, this.repo.row(sampleId));
     });
   }
@@ -161,7 +164,14 @@ export class AnnotationService {
   }
 
   /** Read-modify-write of one sample; call inside a transaction. Returns false when nothing changed. */
-  private edit(facts: SampleFacts, fn: (s: State) => State, kind: AnnotationChange['kind'], expectedVersion?: number, revertOf?: number): boolean {
+  private edit(
+    facts: SampleFacts,
+    fn: (s: State) => State,
+    kind: AnnotationChange['kind'],
+    expectedVersion?: number,
+    revertOf?: number,
+    origin?: AnnotationOrigin,
+  ): boolean {
     const row = this.repo.row(facts.id);
     if (expectedVersion !== undefined) this.checkVersion(row, expectedVersion, facts.id);
     const before = stateOf(facts, row);
@@ -174,6 +184,7 @@ export class AnnotationService {
     if (before.excluded !== after.excluded) change.excludedFromTraining = [before.excluded, after.excluded];
     if (Object.keys(change).length === 1) return false;
     if (revertOf !== undefined) change.revertOf = revertOf;
+    if (origin !== undefined) change.origin = origin;
     const at = this.repo.nowIso();
     const version = (row?.version ?? 0) + 1;
     this.repo.upsert({

@@ -10,9 +10,11 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Lab } from '../lab';
 import { exportDataset, type ExportManifest } from '../annotate/export-dataset';
 import { AnnotationService } from '../annotate/annotation-service';
+import { proposalQueue, proposeFromRun, runDisagreements, type AssistContext } from '../annotate/model-assist';
+import { getRun } from '../store/runs-repo';
 import { AnnotationRepo } from '../store/annotation-repo';
 import { LabError } from '../../../shared/errors';
-import { ANNOTATE_BULK_MAX, EXPORT_SKIP_REASONS, type ExportSkipReason, type ExportSummary } from '../../../shared/calls/annotate';
+import { ANNOTATE_BULK_MAX, EXPORT_SKIP_REASONS, type AnnotationOrigin, type ExportSkipReason, type ExportSummary } from '../../../shared/calls/annotate';
 import type { LibrarySelection } from '../../../shared/calls/library';
 import { libraryOf } from './library';
 import type { DomainHandlers, HandlerContext } from './types';
@@ -66,13 +68,34 @@ async function exportFromLab(lab: Lab, outDir: string, scenario: string | undefi
   return summarizeExport(manifest, out, datasetLabels);
 }
 
+/** An origin names a run of this workspace: refused before the edit when it does not. */
+function checkOrigin(lab: Lab, origin: AnnotationOrigin | undefined): AnnotationOrigin | undefined {
+  if (origin) getRun(lab.store, origin.runId);
+  return origin;
+}
+
+function assistOf(lab: Lab): AssistContext {
+  return { store: lab.store, runDir: (id) => lab.jobs.runDir(id) };
+}
+
 export function annotateHandlers(ctx: HandlerContext): DomainHandlers<'annotate'> {
   const service = () => annotationOf(ctx.requireLab());
   return {
     'annotate:get': async ({ sampleId }) => service().get(sampleId),
-    'annotate:set': async ({ sampleId, label, defectType, reviewState, expectedVersion }) =>
-      service().set(sampleId, { label, defectType, reviewState }, expectedVersion),
-    'annotate:saveMask': async ({ sampleId, png, expectedVersion }) => service().saveMask(sampleId, Buffer.from(png, 'base64'), expectedVersion),
+    'annotate:set': async ({ sampleId, label, defectType, reviewState, expectedVersion, origin }) => {
+      const lab = ctx.requireLab();
+      return annotationOf(lab).set(sampleId, { label, defectType, reviewState }, expectedVersion, checkOrigin(lab, origin));
+    },
+    'annotate:saveMask': async ({ sampleId, png, expectedVersion, origin }) => {
+      const lab = ctx.requireLab();
+      return annotationOf(lab).saveMask(sampleId, Buffer.from(png, 'base64'), expectedVersion, checkOrigin(lab, origin));
+    },
+    'annotate:proposeMask': async (input) => proposeFromRun(assistOf(ctx.requireLab()), input),
+    'annotate:proposalQueue': async ({ selection, runId }) => {
+      const lab = ctx.requireLab();
+      return proposalQueue(assistOf(lab), runId, selectionIds(lab, selection));
+    },
+    'annotate:runDisagreements': async ({ runId }) => runDisagreements(assistOf(ctx.requireLab()), runId),
     'annotate:history': async ({ sampleId }) => service().history(sampleId),
     'annotate:revert': async ({ historyId }) => service().revert(historyId),
     'annotate:bulk': async ({ selection, label, defectType, reviewState }) => {

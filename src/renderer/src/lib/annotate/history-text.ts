@@ -3,6 +3,7 @@
  * one line per field. Pure, so the wording is tested without a browser.
  */
 import type { AnnotationChange, AnnotationHistoryEntry } from '../../../../shared/calls/annotate';
+import { originText } from './review';
 
 const KIND_WORDS: Record<AnnotationChange['kind'], string> = {
   set: 'Edit',
@@ -35,5 +36,6 @@ export function changeLines(change: AnnotationChange): string[] {
     const t = (v: boolean) => (v ? 'excluded' : 'included');
     lines.push(`training: ${t(change.excludedFromTraining[0])} → ${t(change.excludedFromTraining[1])}`);
   }
+  if (change.origin) lines.push(originText(change.origin));
   return lines;
 }
