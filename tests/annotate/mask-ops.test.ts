@@ -87,7 +87,8 @@ describe('mask operations', () => {
       #.
       .#`);
     expect([...toGray(m)]).toEqual([255, 0, 0, 255]);
-    const rgba = new Uint8ClampedArray([255, 255, 255, 255, 0, 0, 0, 255, 200, 0, 0, 0, 128, 128, 128, 255]);
+    // The one mask rule (shared/mask-rule.ts): any colour channel > 0, however faint; alpha is not ground truth.
+    const rgba = new Uint8ClampedArray([255, 255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 1, 255]);
     expect([...fromRgba(rgba, 2, 2).data]).toEqual([1, 0, 0, 1]);
   });
 

@@ -53,14 +53,15 @@ describe('mask PNG', () => {
     const m = sampleMask(40, 30);
     const editor = await encodeMaskPng(m);
     expect(maskFileBytes(editor, 40, 30)).toBe(editor);
-    // An RGB mask (a canvas export) and a gray one with in-between values are thresholded at 128.
+    // An RGB mask (a canvas export) and a gray one with faint values are binarised by the one mask
+    // rule (shared/mask-rule.ts, as MVTec AD): any colour channel > 0 is anomalous.
     const gray = toGray(m);
     const rgb = new Uint8Array(40 * 30 * 3);
-    for (let i = 0; i < gray.length; i++) rgb[i * 3] = gray[i] ? 200 : 30;
+    for (let i = 0; i < gray.length; i++) rgb[i * 3 + 2] = gray[i] ? 200 : 0;
     const fromRgb = decodePng(maskFileBytes(encodePng(rgb, 40, 30, 3), 40, 30));
     expect(fromRgb.channels).toBe(1);
     expect(Buffer.from(fromRgb.data).equals(Buffer.from(gray))).toBe(true);
-    const soft = Uint8Array.from(gray, (v) => (v ? 130 : 127));
+    const soft = Uint8Array.from(gray, (v) => (v ? 1 : 0));
     const fromSoft = decodePng(maskFileBytes(encodePng(soft, 40, 30, 1), 40, 30));
     expect(Buffer.from(fromSoft.data).equals(Buffer.from(gray))).toBe(true);
     expect(() => maskFileBytes(editor, 41, 30)).toThrow(/40×30 but the image is 41×30/);

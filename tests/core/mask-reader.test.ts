@@ -4,14 +4,15 @@
  * The files are written by Pillow (Debian's python3-pil), as other tools write them.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PYTHON } from '../../scripts/parity/reference';
 import { evaluatePredictions } from '../../src/main/core/evaluation/evaluate-predictions';
 import { encodeNpy } from '../../src/main/core/engine/npy';
 import { readBinaryMask } from '../../src/main/core/image/mask';
-import { encodePng } from '../../src/main/core/image/png';
+import { decodePng, encodePng } from '../../src/main/core/image/png';
+import { binariseMask } from '../../src/shared/mask-rule';
 import { useTmpDirs } from '../helpers/tmp';
 
 const tmp = useTmpDirs();
@@ -51,6 +52,15 @@ describe('readBinaryMask', () => {
       const mask = await readBinaryMask(join(dir, `${kind}.png`));
       expect([mask.width, mask.height], kind).toEqual([4, 4]);
       expect(Array.from(mask.data), kind).toEqual(Array.from(EXPECTED));
+    }
+  });
+
+  it('the rule the annotation calls and the editor apply to decoded pixels (shared/mask-rule.ts) gives the same masks', async () => {
+    const dir = await tmp();
+    writeKinds(dir);
+    for (const kind of ['grey_alpha', 'rgba', 'grey8']) {
+      const raster = decodePng(readFileSync(join(dir, `${kind}.png`)));
+      expect(Array.from(binariseMask(raster.data, raster.width * raster.height, raster.channels)), kind).toEqual(Array.from((await readBinaryMask(join(dir, `${kind}.png`))).data));
     }
   });
 

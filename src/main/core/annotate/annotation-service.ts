@@ -24,6 +24,7 @@ import { SCENARIO_INFO, isDefectAllowed, isScenario } from '../../../shared/taxo
 import { writeFileAtomic } from '../fs-util';
 import { decodePng, encodePng, pngSize, PngError, type RasterImage } from '../image/png';
 import type { AnnotationRepo, AnnotationRow, SampleFacts } from '../store/annotation-repo';
+import { binariseMask } from '../../../shared/mask-rule';
 
 export interface AnnotationPatch {
   label?: AnnotationLabel | undefined;
@@ -314,10 +315,7 @@ export function maskFileBytes(png: Uint8Array, width: number, height: number): U
   return encodePng(threshold(img), width, height, 1, { filter: 2 });
 }
 
+/** Grey 0/255 by the one mask rule (shared/mask-rule.ts): any colour channel > 0 is anomalous. */
 function threshold(img: RasterImage): Uint8Array {
-  const { width, height } = img;
-  const out = new Uint8Array(width * height);
-  const c = img.channels;
-  for (let i = 0; i < out.length; i++) out[i] = (img.data[i * c] ?? 0) >= 128 ? 255 : 0;
-  return out;
+  return binariseMask(img.data, img.width * img.height, img.channels, 255);
 }

@@ -6,6 +6,7 @@
  * undo/redo history of whole-mask snapshots (a 0/1 byte per pixel: 2 MB for a 1920×1080 image,
  * so 40 steps stay under 100 MB).
  */
+import { binariseMask } from '../../../../shared/mask-rule';
 
 /** A binary mask: `data` is `[height * width]`, row-major, 1 = defect, 0 = background. */
 export interface Mask {
@@ -209,13 +210,11 @@ export function toGray(mask: Mask): Uint8Array {
 }
 
 /**
- * A mask from RGBA pixels (`[height * width * 4]`, as ImageData holds them): set where the red
- * channel is ≥ 128 and the pixel is not transparent.
+ * A mask from RGBA pixels (`[height * width * 4]`, as ImageData holds them), by the one mask rule
+ * (shared/mask-rule.ts): set where any colour channel is > 0.
  */
 export function fromRgba(rgba: Uint8ClampedArray | Uint8Array, width: number, height: number): Mask {
-  const mask = emptyMask(width, height);
-  for (let i = 0; i < mask.data.length; i++) mask.data[i] = (rgba[i * 4] ?? 0) >= 128 && (rgba[i * 4 + 3] ?? 0) >= 128 ? 1 : 0;
-  return mask;
+  return { width, height, data: binariseMask(rgba, width * height, 4) };
 }
 
 /**
