@@ -281,6 +281,49 @@ describe('rescan', () => {
     store.close();
   });
 
+  it('reads only the masks that changed: unchanged masks keep their facts, a changed one is read and judged again', async () => {
+    const root = await tmp();
+    await writeTree(root, scenarioFiles('witness_mark', ['looseness'], { seed: 900, perDefect: 3 }));
+    const store = await freshStore();
+    const { datasetId } = await importFolder(store, { root });
+    // Count the files a rescan reads (anything its reader does not answer 'unchanged').
+    let read: string[] = [];
+    const makeReader = () => {
+      const inner = createInThreadReader();
+      return {
+        description: inner.description,
+        close: () => inner.close(),
+        read: async (batch: Parameters<typeof inner.read>[0]) => {
+          const out = await inner.read(batch);
+          out.forEach((r, i) => r.status !== 'unchanged' && read.push(batch[i]!.path.slice(root.length + 1)));
+          return out;
+        },
+      };
+    };
+
+    const same = await rescanDataset(store, { datasetId }, { makeReader });
+    expect(read).toEqual([]);
+    expect(same.report.changes).toMatchObject({ modified: 0, touched: 0, relabelled: 0 });
+
+    // A mask replaced by one of another size: read again, counted as a change, and its sample flagged.
+    await writeFile(join(root, 'witness_mark/ground_truth/looseness/001_mask.png'), maskPng(8, 8));
+    const later = new Date(Date.now() + 60_000);
+    await utimes(join(root, 'witness_mark/ground_truth/looseness/001_mask.png'), later, later);
+    const changed = await rescanDataset(store, { datasetId }, { makeReader });
+    expect(read).toEqual(['witness_mark/ground_truth/looseness/001_mask.png']);
+    expect(changed.report.changes).toMatchObject({ modified: 1, touched: 0, relabelled: 0 });
+    expect(problem(changed.report, 'mask-size-mismatch')!.examples.map((e) => e.path)).toEqual(['witness_mark/ground_truth/looseness/001_mask.png']);
+    expect(rows(store).find((r) => r.rel_path === 'witness_mark/test/looseness/001.png')).toMatchObject({ issues: '["mask-size-mismatch"]' });
+
+    // A mask of the wrong size is read on every rescan (its own size is not kept), and stays flagged.
+    read = [];
+    const again = await rescanDataset(store, { datasetId }, { makeReader });
+    expect(read).toEqual(['witness_mark/ground_truth/looseness/001_mask.png']);
+    expect(again.report.changes).toMatchObject({ modified: 0, relabelled: 0 });
+    expect(problem(again.report, 'mask-size-mismatch')).toBeDefined();
+    store.close();
+  });
+
   it('a new unmapped folder blocks the rescan until mapped; the user mapping is kept', async () => {
     const root = await tmp();
     await writeTree(root, scenarioFiles('nut_and_bolt', ['missing'], { seed: 800 }));

@@ -41,6 +41,8 @@ interface SampleRow {
   label: string;
   rel_path: string;
   mask_rel_path: string | null;
+  mask_file_size: number | null;
+  mask_mtime_ms: number | null;
   width: number;
   height: number;
   format: string | null;
@@ -51,11 +53,11 @@ interface SampleRow {
   source_folder: string | null;
 }
 
-const SAMPLE_COLUMNS = 'scenario, split, label, rel_path, mask_rel_path, width, height, format, file_size, mtime_ms, content_hash, issues, source_folder';
+const SAMPLE_COLUMNS = 'scenario, split, label, rel_path, mask_rel_path, mask_file_size, mask_mtime_ms, width, height, format, file_size, mtime_ms, content_hash, issues, source_folder';
 
 function rowValues(r: ImportRow): (string | number | null)[] {
   return [
-    r.scenario, r.split, r.label, r.relPath, r.maskRelPath, r.width, r.height, r.format, r.fileSize, r.mtimeMs, r.contentHash,
+    r.scenario, r.split, r.label, r.relPath, r.maskRelPath, r.maskFileSize, r.maskMtimeMs, r.width, r.height, r.format, r.fileSize, r.mtimeMs, r.contentHash,
     r.issues.length > 0 ? JSON.stringify(r.issues) : null, r.sourceFolder,
   ];
 }
@@ -94,7 +96,7 @@ export class ImportRepo {
 
   /** Inserts rows; `onRow(n)` after each (progress, and the fault injection of the rollback test). */
   insertSamples(datasetId: number, rows: readonly ImportRow[], onRow?: (n: number) => void): void {
-    const insert = this.db.prepare(`INSERT INTO samples (dataset_id, ${SAMPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const insert = this.db.prepare(`INSERT INTO samples (dataset_id, ${SAMPLE_COLUMNS}) VALUES (?, ${SAMPLE_COLUMNS.split(',').map(() => '?').join(', ')})`);
     let n = 0;
     for (const r of rows) {
       insert.run(datasetId, ...rowValues(r));
@@ -104,8 +106,7 @@ export class ImportRepo {
 
   updateSamples(rows: readonly StoredSample[], onRow?: (n: number) => void): void {
     const update = this.db.prepare(
-      `UPDATE samples SET scenario = ?, split = ?, label = ?, rel_path = ?, mask_rel_path = ?, width = ?, height = ?, format = ?,
-       file_size = ?, mtime_ms = ?, content_hash = ?, issues = ?, source_folder = ? WHERE id = ?`,
+      `UPDATE samples SET ${SAMPLE_COLUMNS.split(', ').map((c) => `${c} = ?`).join(', ')} WHERE id = ?`,
     );
     let n = 0;
     for (const r of rows) {
@@ -128,6 +129,8 @@ export class ImportRepo {
       label: r.label,
       relPath: r.rel_path,
       maskRelPath: r.mask_rel_path,
+      maskFileSize: r.mask_file_size,
+      maskMtimeMs: r.mask_mtime_ms,
       width: r.width,
       height: r.height,
       format: (r.format ?? 'png') as 'png' | 'jpeg',

@@ -183,6 +183,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER library_sample_deleted AFTER DELETE ON samples BEGIN UPDATE library_structure SET n = n + 1; END;
     `,
   },
+  {
+    version: 7,
+    description: "samples: the mask file's size and mtime, so a rescan reads only the masks that changed",
+    sql: `
+      ALTER TABLE samples ADD COLUMN mask_file_size INTEGER;   -- NULL: no mask, or imported before version 7
+      ALTER TABLE samples ADD COLUMN mask_mtime_ms INTEGER;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

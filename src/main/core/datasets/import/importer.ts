@@ -129,8 +129,10 @@ export async function scanFolder(store: Store | null, rootIn: string, mapping: F
 }
 
 /**
- * Reads the files of a walk. `known` gives the stored facts of already-imported images: a file
- * whose size and mtime match is not read again and keeps its stored facts.
+ * Reads the files of a walk. `known` gives the stored samples of an imported dataset by image
+ * path: an image whose size and mtime match is not read again and keeps its stored facts, and so
+ * is its mask when the mask's do (a mask the last scan found of another size than its image is
+ * always read again, its size is not stored).
  */
 async function readFiles(
   root: string,
@@ -141,8 +143,16 @@ async function readFiles(
   progress: ReturnType<typeof progressSink>,
 ): Promise<{ images: Map<string, FileOutcome>; masks: Map<string, FileOutcome>; reread: Set<string> }> {
   const rels = [...images, ...masks];
+  const knownMasks = new Map<string, StoredSample>();
+  for (const k of known.values()) {
+    if (k.maskRelPath !== null && k.maskFileSize !== null && k.maskMtimeMs !== null && !k.issues.includes('mask-size-mismatch')) knownMasks.set(k.maskRelPath, k);
+  }
   const requests: FactRequest[] = rels.map((rel, i) => {
-    const k = i < images.length ? known.get(rel) : undefined;
+    if (i >= images.length) {
+      const m = knownMasks.get(rel);
+      return { path: join(root, rel), known: m ? { size: m.maskFileSize!, mtimeMs: m.maskMtimeMs! } : undefined };
+    }
+    const k = known.get(rel);
     return { path: join(root, rel), known: k && k.contentHash ? { size: k.fileSize, mtimeMs: k.mtimeMs } : undefined };
   });
   const out = { images: new Map<string, FileOutcome>(), masks: new Map<string, FileOutcome>(), reread: new Set<string>() };
@@ -157,6 +167,10 @@ async function readFiles(
       let outcome: FileOutcome;
       if (raw.status === 'error') {
         outcome = { ok: false, problem: 'unreadable-file', detail: raw.code };
+      } else if (raw.status === 'unchanged' && index >= images.length) {
+        // An unchanged mask that matched its image's size: its facts are the image's size (its hash is not kept).
+        const k = knownMasks.get(rel)!;
+        outcome = { ok: true, facts: { size: k.maskFileSize!, mtimeMs: k.maskMtimeMs!, hash: '', format: 'png', width: k.width, height: k.height } };
       } else if (raw.status === 'unchanged') {
         const k = known.get(rel)!;
         outcome = { ok: true, facts: { size: k.fileSize, mtimeMs: k.mtimeMs, hash: k.contentHash, format: k.format, width: k.width, height: k.height } };
@@ -258,6 +272,7 @@ function sameRow(a: ImportRow, b: ImportRow): boolean {
     a.scenario === b.scenario && a.split === b.split && a.label === b.label && a.maskRelPath === b.maskRelPath &&
     a.width === b.width && a.height === b.height && a.format === b.format && a.fileSize === b.fileSize &&
     a.mtimeMs === b.mtimeMs && a.contentHash === b.contentHash && a.sourceFolder === b.sourceFolder &&
+    a.maskFileSize === b.maskFileSize && a.maskMtimeMs === b.maskMtimeMs &&
     a.issues.join(',') === b.issues.join(',')
   );
 }
@@ -311,13 +326,17 @@ export async function rescanDataset(
       continue;
     }
     const fileChanged = facts.reread.has(row.relPath);
+    // A mask read again counts as changed when its size or mtime moved (not when the row had no mask
+    // facts yet, imported before they were kept, nor when it is read again for its known size mismatch).
+    const maskReread = row.maskRelPath !== null && facts.reread.has(row.maskRelPath);
+    const maskChanged = maskReread && old.maskFileSize !== null && (old.maskFileSize !== row.maskFileSize || old.maskMtimeMs !== row.maskMtimeMs);
     // A row registered without facts (a generated demo) gets them now: not a content change.
-    if (fileChanged && old.contentHash !== '' && old.contentHash !== row.contentHash) changes.modified++;
-    else if (fileChanged) changes.touched++;
+    if ((fileChanged && old.contentHash !== '' && old.contentHash !== row.contentHash) || maskChanged) changes.modified++;
+    else if (fileChanged || maskReread) changes.touched++;
     else changes.unchanged++;
     if (!sameRow(old, row)) {
       updates.push({ ...row, id: old.id });
-      if (!fileChanged) changes.relabelled++;
+      if (!fileChanged && !maskReread) changes.relabelled++;
     }
   }
   const removed = stored.filter((s) => !keep.has(s.relPath));

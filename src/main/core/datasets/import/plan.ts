@@ -41,6 +41,9 @@ export interface ImportRow {
   label: string;
   relPath: string;
   maskRelPath: string | null;
+  /** The mask file's size and mtime as read (null without a mask): a rescan reads it again only when they change. */
+  maskFileSize: number | null;
+  maskMtimeMs: number | null;
   width: number;
   height: number;
   format: 'png' | 'jpeg';
@@ -119,6 +122,7 @@ export function buildPlan(
     bytes += f.size;
     const issues: SampleIssue[] = [];
     let maskRelPath: string | null = null;
+    let maskFacts: ImageFacts | null = null;
     if (!img.good) {
       if (!maskRel) {
         issues.push('mask-missing');
@@ -130,6 +134,7 @@ export function buildPlan(
           problems.add('mask-unreadable', maskRel, m && !m.ok ? m.detail : 'not read');
         } else {
           maskRelPath = maskRel;
+          maskFacts = m.facts;
           c.masks++;
           if (m.facts.width !== f.width || m.facts.height !== f.height) {
             issues.push('mask-size-mismatch');
@@ -146,6 +151,8 @@ export function buildPlan(
       label,
       relPath: img.rel,
       maskRelPath,
+      maskFileSize: maskFacts?.size ?? null,
+      maskMtimeMs: maskFacts?.mtimeMs ?? null,
       width: f.width,
       height: f.height,
       format: f.format,
