@@ -70,3 +70,38 @@ export async function jobHost(dir: string, configDir: string, options: { spawn?:
   const start = async (kind: string, config: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => (await host.invoke('runs:start', { kind, config, ...extra })) as RunInfo;
   return { host, events, waitFor, waitForStatus, start, handles: recorder.handles, lab: () => host.currentLab()! };
 }
+
+type JobHost = Awaited<ReturnType<typeof jobHost>>;
+const ENDED: RunStatus[] = ['done', 'failed', 'cancelled'];
+
+/** The run once it has ended; waits through waitFor's 30 s limit up to `tries` times (a training run takes longer). */
+export async function waitForEnd(t: JobHost, runId: number, tries = 6): Promise<RunInfo> {
+  for (let i = 1; ; i++) {
+    try {
+      return await t.waitForStatus(runId, ENDED);
+    } catch (error) {
+      if (i >= tries) throw error;
+    }
+  }
+}
+
+/** SIGKILLs the run's job process once it has written a checkpoint at `step` or later; resolves when the run has failed. */
+export async function killAfterCheckpoint(t: JobHost, runId: number, step: number): Promise<RunInfo> {
+  await t.waitFor((e) => e.event === 'runs:checkpoint' && (e.payload as { runId: number }).runId === runId && (e.payload as { step: number }).step >= step, `run ${runId}'s checkpoint ${step}`);
+  process.kill(t.handles.get(runId)!.pid!, 'SIGKILL');
+  return waitForEnd(t, runId);
+}
+
+/** `runs:resume` on an ended run; resolves with the run when it has ended again. */
+export async function resumeToEnd(t: JobHost, runId: number, tries = 6): Promise<RunInfo> {
+  const from = t.events.length;
+  await t.host.invoke('runs:resume', { runId });
+  const ended = (e: Recorded) => t.events.indexOf(e) >= from && e.event === 'runs:changed' && (e.payload as { run: RunInfo }).run.id === runId && ENDED.includes((e.payload as { run: RunInfo }).run.status);
+  for (let i = 1; ; i++) {
+    try {
+      return ((await t.waitFor(ended, `resumed run ${runId} to end`)).payload as { run: RunInfo }).run;
+    } catch (error) {
+      if (i >= tries) throw error;
+    }
+  }
+}

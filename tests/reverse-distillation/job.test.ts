@@ -11,19 +11,14 @@ import { generateMiadMini } from '../../src/main/core/datasets/miad-mini/generat
 import { runCli } from '../../src/main/cli/main';
 import { createLab } from '../../src/main/core/lab';
 import type { RunProgress } from '../../src/shared/calls/runs';
-import type { RunInfo } from '../../src/shared/types';
 import { fileDigest, useTmpDirs } from '../helpers/tmp';
-import { jobHost } from '../jobs/helpers';
+import { jobHost, killAfterCheckpoint, resumeToEnd, waitForEnd } from '../jobs/helpers';
 
 const tmp = useTmpDirs();
 
 /** 8 images at 32 px: 6 epochs of 2 steps, a checkpoint every 2 steps (a step is ~1.5 s here: the student's 16 M weights dominate). */
 const OVERRIDES = { inputSize: 32, trainImages: 8, batchSize: 4, epochs: 6, checkpointSteps: 2 };
 const STEPS = 12;
-
-function checkpointAt(runId: number, atLeast: number) {
-  return (e: { event: string; payload: unknown }) => e.event === 'runs:checkpoint' && (e.payload as { runId: number }).runId === runId && (e.payload as { step: number }).step >= atLeast;
-}
 
 describe('Reverse Distillation as a job', () => {
   it('streams its loss, and a run SIGKILLed after a checkpoint resumes to the weights and scores of an uninterrupted one', async () => {
@@ -34,22 +29,12 @@ describe('Reverse Distillation as a job', () => {
     const quiet = { out: () => undefined, err: () => undefined };
     expect(await runCli(['import', '--workspace', ws, join(root, 'data'), '--name', 'mini'], quiet)).toBe(0);
     const t = await jobHost(ws, join(root, 'config'));
-    // waitForStatus gives up after 30 s; a run here takes longer.
-    const finished = async (runId: number): Promise<RunInfo> => {
-      for (let i = 0; ; i++) {
-        try {
-          return await t.waitForStatus(runId, ['done', 'failed', 'cancelled']);
-        } catch (error) {
-          if (i >= 5) throw error;
-        }
-      }
-    };
     const config = { datasetId: 1, scenario: 'nut_and_bolt', preset: 'fast', overrides: OVERRIDES };
     const file = (runId: number, name: string) => readFile(join(ws, 'runs', String(runId), name));
     const digest = (runId: number, name: string) => fileDigest(join(ws, 'runs', String(runId), name));
 
     const straight = await t.start('reverse_distillation', config, { backend: 'wasm' });
-    expect((await finished(straight.id)).status).toBe('done');
+    expect((await waitForEnd(t, straight.id)).status).toBe('done');
     const losses = t.events.filter((e) => e.event === 'runs:progress' && (e.payload as RunProgress).runId === straight.id && (e.payload as RunProgress).loss !== undefined);
     expect(losses.length).toBeGreaterThan(0);
     const series = (await t.host.invoke('runs:series', { runId: straight.id })) as Record<string, { step: number; value: number }[]>;
@@ -57,16 +42,8 @@ describe('Reverse Distillation as a job', () => {
     expect(series['loss/layer3']).toHaveLength(STEPS);
 
     const run = await t.start('reverse_distillation', config, { backend: 'wasm' });
-    await t.waitFor(checkpointAt(run.id, 4), 'checkpoint 4');
-    process.kill(t.handles.get(run.id)!.pid!, 'SIGKILL');
-    expect((await finished(run.id)).status).toBe('failed');
-    const from = t.events.length;
-    await t.host.invoke('runs:resume', { runId: run.id });
-    const resumedEnd = (e: { event: string; payload: unknown }) =>
-      t.events.indexOf(e as (typeof t.events)[number]) >= from && e.event === 'runs:changed' && (e.payload as { run: RunInfo }).run.id === run.id && ['done', 'failed', 'cancelled'].includes((e.payload as { run: RunInfo }).run.status);
-    let ended: { payload: unknown } | null = null;
-    for (let i = 0; !ended; i++) ended = await t.waitFor(resumedEnd, 'resumed run to end').catch((error: unknown) => (i >= 5 ? Promise.reject(error) : null));
-    expect((ended.payload as { run: RunInfo }).run.status).toBe('done');
+    expect((await killAfterCheckpoint(t, run.id, 4)).status).toBe('failed');
+    expect((await resumeToEnd(t, run.id)).status).toBe('done');
 
     const summary = JSON.parse((await file(run.id, 'result.json')).toString()) as { summary: { train: { resumedFromStep: number; steps: number } } };
     expect(summary.summary.train.resumedFromStep).toBeGreaterThanOrEqual(4);

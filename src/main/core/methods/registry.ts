@@ -10,10 +10,11 @@ import { LabError } from '../../../shared/errors';
 import type { AnyMethodDefinition } from './method';
 import { autoencoderMethod } from './autoencoder/method';
 import { draemMethod } from './draem/method';
+import { fastflowMethod } from './fastflow/method';
 import { patchcoreMethod } from './patchcore/method';
 import { reverseDistillationMethod } from './reverse-distillation/method';
 
-export const METHODS: readonly AnyMethodDefinition[] = [patchcoreMethod, autoencoderMethod, reverseDistillationMethod, draemMethod];
+export const METHODS: readonly AnyMethodDefinition[] = [patchcoreMethod, autoencoderMethod, reverseDistillationMethod, fastflowMethod, draemMethod];
 
 export function methodNames(): string[] {
   return METHODS.map((m) => m.name);

@@ -14,10 +14,9 @@ import { LabError } from '../../../../shared/errors';
 import { checkArchitecture, type ResNetLayer } from '../../engine/backbones/index';
 import { Adam } from '../../engine/optim/index';
 import { decodeSafetensors, readSafetensorsHeader } from '../../engine/safetensors';
-import { FeatureExtractor, type ExtractionCounts } from '../components/feature-extractor';
 import { heatRgb } from '../components/heat-rgb';
 import type { FitRequest } from '../method';
-import { TrainingImages } from '../harness/image-source';
+import { backboneInputs } from '../harness/backbone-inputs';
 import { trainedMethod, type MethodInputs } from '../harness/trained-method';
 import { anomalyMaps } from './anomaly-map';
 import { RD_BACKBONES, RD_PRESETS, rdCost, resolveRdConfig, type ReverseDistillationConfig } from './config';
@@ -109,47 +108,15 @@ export function buildModel(config: ReverseDistillationConfig): ReverseDistillati
 }
 
 /**
- * The teacher's features of the training images (the batch source) and of test images. With a
- * cache, features come from it (fp16-rounded, hits and misses alike); without one the teacher runs
- * on every batch, on images decoded once and kept in memory (harness/image-source.ts).
+ * The teacher's features of the training images (the batch source) and of test images
+ * (harness/backbone-inputs.ts: through the feature cache when there is one), once both weights
+ * files are checked.
  */
 export async function teacherInputs(config: ReverseDistillationConfig, request: FitRequest<ReverseDistillationConfig>): Promise<MethodInputs<tf.Tensor4D[]>> {
   // Both files are checked before anything is built: the teacher and a wide model take seconds.
   if (config.studentWeights) await checkStudentWeights(config);
   if (request.weights !== 'random') await checkTeacherWeights(request.weights, config);
-  const teacher = await FeatureExtractor.create(config.backbone, TEACHER_LAYERS, request.weights, config.seed);
-  const cache = request.featureCache;
-  const size = config.inputSize;
-  const paths = request.trainPaths;
-  const counts = { train: { hits: 0, misses: 0 }, test: { hits: 0, misses: 0 } };
-  const images = cache ? null : new TrainingImages(paths, size);
-  const levels = (f: Record<string, tf.Tensor4D>): tf.Tensor4D[] => TEACHER_LAYERS.map((l) => f[l]!);
-  const fromFiles = async (files: readonly string[], into: ExtractionCounts): Promise<tf.Tensor4D[]> => {
-    const { features, counts: c } = await teacher.extractFiles(files, size, { cache });
-    into.hits += c.hits;
-    into.misses += c.misses;
-    return levels(features);
-  };
-  return {
-    train: {
-      length: paths.length,
-      get bytes() {
-        return images?.bytes ?? 0;
-      },
-      async batch(indices) {
-        if (!images) return fromFiles(indices.map((i) => paths[i]!), counts.train);
-        const x = await images.batch(indices);
-        try {
-          return levels(teacher.extract(x));
-        } finally {
-          x.dispose();
-        }
-      },
-    },
-    test: (files) => fromFiles(files, counts.test),
-    cacheCounts: () => (cache ? counts : null),
-    dispose: () => teacher.dispose(),
-  };
+  return backboneInputs({ arch: config.backbone, layers: TEACHER_LAYERS, weights: request.weights, seed: config.seed, inputSize: config.inputSize, trainPaths: request.trainPaths, featureCache: request.featureCache });
 }
 
 export const reverseDistillationImplementation = trainedMethod<ReverseDistillationConfig, ReverseDistillation, tf.Tensor4D[]>({
