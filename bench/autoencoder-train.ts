@@ -27,7 +27,7 @@
  * child process of this script (`--child N`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { execFile } from 'node:child_process';
+import { runBenchChild } from './lib/child';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,17 +270,10 @@ function timeStep(config: AutoencoderConfig): number {
 }
 
 function runChild(threads: number): Promise<Record<string, number>> {
-  return new Promise((resolve, reject) => {
-    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(threads), '--shapes', shapes.join(','), '--iters', String(iters)];
-    if (values.profile) args.push('--profile', '--top', String(values.top));
-    if (values.ab) args.push('--ab');
-    execFile(process.execPath, args, { maxBuffer: 16 * 1024 * 1024, timeout: 3_600_000 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`child (${threads} threads) failed: ${stderr || error.message}`));
-      const lines = stdout.trim().split('\n');
-      if (values.profile || values.ab) console.log(lines.slice(0, -1).join('\n'));
-      resolve(JSON.parse(lines.pop()!) as Record<string, number>);
-    });
-  });
+  const args = ['--shapes', shapes.join(','), '--iters', String(iters)];
+  if (values.profile) args.push('--profile', '--top', String(values.top));
+  if (values.ab) args.push('--ab');
+  return runBenchChild(fileURLToPath(import.meta.url), threads, args, { timeoutMs: 3_600_000, echo: Boolean(values.profile || values.ab) });
 }
 
 async function torchSpeed(config: AutoencoderConfig, threads: number): Promise<number> {

@@ -15,7 +15,7 @@
  * child process of this script (`--child N`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { execFile } from 'node:child_process';
+import { runBenchChild } from './lib/child';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/main/core/engine/backends';
@@ -81,13 +81,7 @@ async function timeStep(config: DraemConfig): Promise<number> {
 }
 
 function runChild(threads: number): Promise<Record<string, number | string>> {
-  return new Promise((resolve, reject) => {
-    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(threads), '--shapes', shapes.join(','), '--iters', String(iters)];
-    execFile(process.execPath, args, { maxBuffer: 16 * 1024 * 1024, timeout: 3_600_000 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`child (${threads} threads) failed: ${stderr || error.message}`));
-      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number | string>);
-    });
-  });
+  return runBenchChild<Record<string, number | string>>(fileURLToPath(import.meta.url), threads, ['--shapes', shapes.join(','), '--iters', String(iters)], { timeoutMs: 3_600_000 });
 }
 
 async function torchSpeed(config: DraemConfig, threads: number): Promise<number> {

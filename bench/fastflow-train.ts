@@ -16,7 +16,7 @@
  * child process of this script (`--child N`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { execFile } from 'node:child_process';
+import { runBenchChild, timeTrainingSteps } from './lib/child';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,10 +74,7 @@ async function timeStep(config: FastflowConfig, paths: string[], cache: FeatureC
         tf.dispose(features);
       }
     };
-    await step(0);
-    const t0 = performance.now();
-    for (let i = 1; i <= iters; i++) await step(i);
-    return (iters * b) / ((performance.now() - t0) / 1000);
+    return await timeTrainingSteps(iters, b, step);
   } finally {
     opt.dispose();
     model.dispose();
@@ -86,13 +83,7 @@ async function timeStep(config: FastflowConfig, paths: string[], cache: FeatureC
 }
 
 function runChild(threads: number): Promise<Record<string, number>> {
-  return new Promise((resolve, reject) => {
-    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(threads), '--shapes', shapes.join(','), '--iters', String(iters)];
-    execFile(process.execPath, args, { maxBuffer: 16 * 1024 * 1024, timeout: 7_200_000 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`child (${threads} threads) failed: ${stderr || error.message}`));
-      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number>);
-    });
-  });
+  return runBenchChild(fileURLToPath(import.meta.url), threads, ['--shapes', shapes.join(','), '--iters', String(iters)]);
 }
 
 async function torchSpeed(config: FastflowConfig, threads: number): Promise<number> {
