@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { initBackend } from '../../src/main/core/engine/backends';
 import { writeSafetensors } from '../../src/main/core/engine/safetensors';
 import { generateMiadMini } from '../../src/main/core/datasets/miad-mini/generate';
-import type { CheckpointData, JobContext } from '../../src/main/core/jobs/kinds';
+import { resumingFromCheckpointOf } from '../jobs/helpers';
 import { resolveAutoencoderConfig } from '../../src/main/core/methods/autoencoder/config';
 import { buildAutoencoder } from '../../src/main/core/methods/autoencoder/model';
 import { resolveDraemConfig } from '../../src/main/core/methods/draem/config';
@@ -19,7 +19,6 @@ import { SYNTHESIS_RECORD } from '../../src/main/core/methods/draem/fit';
 import { draemMethod } from '../../src/main/core/methods/draem/method';
 import { buildDraem } from '../../src/main/core/methods/draem/model';
 import { runMethod } from '../../src/main/core/methods/harness/run-method';
-import { TRAIN_CHECKPOINT_FORMAT } from '../../src/main/core/methods/harness/train-loop';
 
 let dir = '';
 let data = '';
@@ -70,24 +69,8 @@ describe('DRAEM bad input', () => {
   });
 
   it('refuses to resume from a training checkpoint of another method', async () => {
-    const checkpoint: CheckpointData = {
-      step: 2,
-      state: { format: TRAIN_CHECKPOINT_FORMAT, method: 'autoencoder', configDigest: 'x', epoch: 0, batch: 2, globalStep: 2, epochLossSum: 0, epochLossCount: 0, lastLoss: 1, optimizer: {} },
-      blobs: {},
-    };
     const runDir = outDir();
-    const job = {
-      runId: 1,
-      workspaceDir: dir,
-      runDir,
-      signal: new AbortController().signal,
-      throwIfCancelled: () => undefined,
-      progress: () => undefined,
-      series: () => undefined,
-      checkpoint: async () => undefined,
-      resumeState: async () => checkpoint,
-      backend: null,
-    } satisfies JobContext;
+    const job = resumingFromCheckpointOf('autoencoder', dir, runDir);
     await expect(
       runMethod(draemMethod, { datasetRoot: data, scenario: 'nut_and_bolt', preset: 'fast', overrides: TINY, weights: 'random', outDir: runDir }, { ...quiet, job }),
     ).rejects.toThrow(/cannot resume: its checkpoint was written by method "autoencoder", this run trains draem/);

@@ -10,12 +10,12 @@ import { initBackend } from '../../src/main/core/engine/backends';
 import { randomWeights } from '../../src/main/core/engine/backbones/index';
 import { writeSafetensors } from '../../src/main/core/engine/safetensors';
 import { generateMiadMini } from '../../src/main/core/datasets/miad-mini/generate';
-import type { CheckpointData, JobContext } from '../../src/main/core/jobs/kinds';
+import type { JobContext } from '../../src/main/core/jobs/kinds';
+import { resumingFromCheckpointOf } from '../jobs/helpers';
 import { resolveFastflowConfig } from '../../src/main/core/methods/fastflow/config';
 import { fastflowMethod } from '../../src/main/core/methods/fastflow/method';
 import { buildFastFlow } from '../../src/main/core/methods/fastflow/model';
 import { runMethod } from '../../src/main/core/methods/harness/run-method';
-import { TRAIN_CHECKPOINT_FORMAT } from '../../src/main/core/methods/harness/train-loop';
 import { resolveRdConfig } from '../../src/main/core/methods/reverse-distillation/config';
 import { buildReverseDistillation } from '../../src/main/core/methods/reverse-distillation/model';
 
@@ -81,19 +81,7 @@ describe('FastFlow bad input', () => {
   });
 
   it('refuses to resume from a training checkpoint of another method', async () => {
-    const checkpoint: CheckpointData = { step: 2, state: { format: TRAIN_CHECKPOINT_FORMAT, method: 'reverse_distillation', configDigest: 'x', epoch: 0, batch: 2, globalStep: 2, epochLossSum: 0, epochLossCount: 0, lastLoss: 1, optimizer: {} }, blobs: {} };
-    const job = {
-      runId: 1,
-      workspaceDir: dir,
-      runDir: join(dir, 'resume'),
-      signal: new AbortController().signal,
-      throwIfCancelled: () => undefined,
-      progress: () => undefined,
-      series: () => undefined,
-      checkpoint: async () => undefined,
-      resumeState: async () => checkpoint,
-      backend: null,
-    } satisfies JobContext;
+    const job = resumingFromCheckpointOf('reverse_distillation', dir, join(dir, 'resume'));
     await expect(run('fast', TINY, 'random', job)).rejects.toThrow(/cannot resume: its checkpoint was written by method "reverse_distillation", this run trains fastflow/);
   });
 });

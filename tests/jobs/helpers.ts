@@ -7,6 +7,8 @@ import { nodeSpawner, type SpawnWorker, type WorkerHandle } from '../../src/main
 import type { EventName } from '../../src/shared/contract';
 import type { RunInfo, RunStatus } from '../../src/shared/types';
 import { TEST_KINDS } from './fixtures/test-kinds';
+import type { CheckpointData, JobContext } from '../../src/main/core/jobs/kinds';
+import { TRAIN_CHECKPOINT_FORMAT } from '../../src/main/core/methods/harness/train-loop';
 
 export const TEST_WORKER = fileURLToPath(new URL('./fixtures/test-worker.ts', import.meta.url));
 export const KINDS = { ...PRODUCT_KINDS, ...TEST_KINDS };
@@ -104,4 +106,29 @@ export async function resumeToEnd(t: JobHost, runId: number, tries = 6): Promise
       if (i >= tries) throw error;
     }
   }
+}
+
+/**
+ * A job context, outside any job process, whose resume state is a training checkpoint written by
+ * `method` (step 2 of the shared training loop's format): for the tests that a method refuses to
+ * resume from another method's checkpoint.
+ */
+export function resumingFromCheckpointOf(method: string, workspaceDir: string, runDir: string): JobContext {
+  const checkpoint: CheckpointData = {
+    step: 2,
+    state: { format: TRAIN_CHECKPOINT_FORMAT, method, configDigest: 'x', epoch: 0, batch: 2, globalStep: 2, epochLossSum: 0, epochLossCount: 0, lastLoss: 1, optimizer: {} },
+    blobs: {},
+  };
+  return {
+    runId: 1,
+    workspaceDir,
+    runDir,
+    signal: new AbortController().signal,
+    throwIfCancelled: () => undefined,
+    progress: () => undefined,
+    series: () => undefined,
+    checkpoint: async () => undefined,
+    resumeState: async () => checkpoint,
+    backend: null,
+  };
 }

@@ -10,11 +10,10 @@ import { initBackend } from '../../src/main/core/engine/backends';
 import { randomWeights } from '../../src/main/core/engine/backbones/index';
 import { writeSafetensors, type TensorToWrite } from '../../src/main/core/engine/safetensors';
 import { generateMiadMini } from '../../src/main/core/datasets/miad-mini/generate';
-import type { CheckpointData, JobContext } from '../../src/main/core/jobs/kinds';
+import { resumingFromCheckpointOf } from '../jobs/helpers';
 import { resolveAutoencoderConfig } from '../../src/main/core/methods/autoencoder/config';
 import { buildAutoencoder } from '../../src/main/core/methods/autoencoder/model';
 import { runMethod } from '../../src/main/core/methods/harness/run-method';
-import { TRAIN_CHECKPOINT_FORMAT } from '../../src/main/core/methods/harness/train-loop';
 import { resolveRdConfig } from '../../src/main/core/methods/reverse-distillation/config';
 import { reverseDistillationMethod } from '../../src/main/core/methods/reverse-distillation/method';
 import { buildReverseDistillation } from '../../src/main/core/methods/reverse-distillation/model';
@@ -86,19 +85,7 @@ describe('Reverse Distillation bad input', () => {
   });
 
   it('refuses to resume from a training checkpoint of another method', async () => {
-    const checkpoint: CheckpointData = { step: 2, state: { format: TRAIN_CHECKPOINT_FORMAT, method: 'autoencoder', configDigest: 'x', epoch: 0, batch: 2, globalStep: 2, epochLossSum: 0, epochLossCount: 0, lastLoss: 1, optimizer: {} }, blobs: {} };
-    const job = {
-      runId: 1,
-      workspaceDir: dir,
-      runDir: join(dir, 'resume'),
-      signal: new AbortController().signal,
-      throwIfCancelled: () => undefined,
-      progress: () => undefined,
-      series: () => undefined,
-      checkpoint: async () => undefined,
-      resumeState: async () => checkpoint,
-      backend: null,
-    } satisfies JobContext;
+    const job = resumingFromCheckpointOf('autoencoder', dir, join(dir, 'resume'));
     await expect(
       runMethod(reverseDistillationMethod, { datasetRoot: data, scenario: 'nut_and_bolt', preset: 'fast', overrides: TINY, weights: 'random', outDir: job.runDir }, { ...quiet, job }),
     ).rejects.toThrow(/cannot resume: its checkpoint was written by method "autoencoder", this run trains reverse_distillation/);
