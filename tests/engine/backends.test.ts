@@ -48,7 +48,7 @@ describe('backends on this machine', () => {
     expect(chosen.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(chosen.threads).toBe(defaultWasmThreads());
-    expect(overriddenKernels('wasm')).toEqual(['Conv2DBackpropInput']);
+    expect(overriddenKernels('wasm')).toEqual(['Conv2DBackpropInput', 'BatchMatMul']);
     expect(chosen.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow']);
     expect(missingTrainingKernels('wasm')).toEqual([]);
     expect(hasGradient('Conv2D')).toBe(true);

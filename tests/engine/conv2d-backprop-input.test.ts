@@ -112,7 +112,7 @@ beforeAll(async () => {
 describe('the Conv2DBackpropInput override on wasm', () => {
   it('is installed by initBackend, keeps the native kernel reachable, and installs once', () => {
     expect(chosen.threads).toBe(2);
-    expect(overriddenKernels('wasm')).toEqual(['Conv2DBackpropInput']);
+    expect(overriddenKernels('wasm')).toEqual(['Conv2DBackpropInput', 'BatchMatMul']);
     const installed = getKernel('Conv2DBackpropInput', 'wasm');
     const native = nativeKernel('Conv2DBackpropInput', 'wasm');
     expect(native).toBeDefined();

@@ -209,7 +209,7 @@ describe('Conv2DBackpropFilter (flat-shift GEMM)', () => {
 describe('Tile, MaxPoolGrad and Identity replacements on wasm', () => {
   it('are installed by initBackend beside the Conv2DBackpropInput override, once, and keep the native kernels', () => {
     expect(replacedKernels('wasm')).toEqual(['Tile', 'MaxPoolGrad', 'Identity']);
-    expect(overriddenKernels('wasm')).toEqual(['Conv2DBackpropInput']);
+    expect(overriddenKernels('wasm')).toEqual(['Conv2DBackpropInput', 'BatchMatMul']);
     expect(registerKernelOverrides('wasm')).toEqual([]);
     expect(nativeKernel('Tile', 'wasm')).toBeDefined();
     expect(nativeKernel('MaxPoolGrad', 'wasm')).toBeDefined();

@@ -6,13 +6,16 @@
  *
  * The exception is `registerKernelOverrides`: wasm's own `Conv2DBackpropInput` is a scalar
  * loop ~10× slower than its Conv2D (issue 13 item 6), so it is replaced by a composition on
- * XNNPACK kernels (conv2d-backprop-input.ts), which keeps the native kernel as its fallback; and
+ * XNNPACK kernels (conv2d-backprop-input.ts), which keeps the native kernel as its fallback;
+ * its `BatchMatMul` with a transposed operand (every matMul gradient) runs ~5× slower than a
+ * transpose plus the plain product, which batch-mat-mul.ts does instead (issue 17); and
  * wasm's scalar-loop data-movement kernels that a training step leans on (`Tile`, in tfjs-core's
  * batch-norm gradient; `MaxPoolGrad`; `Identity`, which copies every tensor a gradient saves) are
  * replaced by heap copies or shared memory, bit-identical to theirs (tile.ts, max-pool-grad.ts).
  */
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { batchMatMulConfig } from './batch-mat-mul';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { jsKernelConfigs } from './js-kernels';
@@ -63,7 +66,7 @@ export function registerMissingKernels(backendName: string): string[] {
  * Kernels a backend has but that we replace, per tfjs backend name: compute kernels whose native
  * version stays selectable (setConv2DBackpropInputImpl) for before/after measurements.
  */
-const OVERRIDES: Record<string, readonly string[]> = { wasm: ['Conv2DBackpropInput'] };
+const OVERRIDES: Record<string, readonly string[]> = { wasm: ['Conv2DBackpropInput', 'BatchMatMul'] };
 
 /**
  * Data-movement kernels we replace outright, per tfjs backend name: their results are copies of
@@ -79,11 +82,23 @@ const key = (kernelName: string, backendName: string): string => `${backendName}
 
 export type Conv2DBackpropInputImpl = 'composed' | 'native';
 let backpropInputImpl: Conv2DBackpropInputImpl = 'composed';
+/** 'transposed': a transposed operand is transposed before the native product (batch-mat-mul.ts). */
+export type BatchMatMulImpl = 'transposed' | 'native';
+let batchMatMulImpl: BatchMatMulImpl = 'transposed';
+
+/** Which implementation the installed `BatchMatMul` override runs, for before/after measurements; returns the previous choice. */
+export function setBatchMatMulImpl(impl: BatchMatMulImpl): BatchMatMulImpl {
+  const previous = batchMatMulImpl;
+  batchMatMulImpl = impl;
+  return previous;
+}
 
 function overrideConfig(kernelName: string, native: KernelConfig): KernelConfig {
   switch (kernelName) {
     case 'Conv2DBackpropInput':
       return conv2dBackpropInputConfig(native, () => backpropInputImpl === 'native');
+    case 'BatchMatMul':
+      return batchMatMulConfig(native, () => batchMatMulImpl === 'native');
     case 'Tile':
       return tileConfig(native);
     case 'MaxPoolGrad':
