@@ -44,6 +44,8 @@ export interface CompareRowHead {
   /** Any of its runs used random backbone weights: every view says so. */
   randomInit: boolean;
   external: boolean;
+  /** Its run trained ONE model over several scenarios (a unified run, UniAD's setting); absent: false. */
+  unified?: boolean;
 }
 
 /** The paper's table: one block of scenario columns per metric, plus each row's mean over the scenarios it has. */

@@ -28,8 +28,11 @@ export interface JobKindInfo {
   summary: string;
   /** Holds the tensor backend (the GPU when there is one): one such job at a time by default. */
   tensors: boolean;
-  /** The method this kind runs (the launch form offers these): its title, how it learns, whether it reads a pretrained backbone. */
-  method: { title: string; training: 'one-pass' | 'trained'; backbone: boolean } | null;
+  /**
+   * The method this kind runs (the launch form offers these): its title, how it learns, whether it
+   * reads a pretrained backbone, whether one run may train one model over several scenarios (UniAD).
+   */
+  method: { title: string; training: 'one-pass' | 'trained'; backbone: boolean; unified?: boolean } | null;
 }
 
 /** A running job's latest progress. */
@@ -84,6 +87,8 @@ export const runEstimateInput = z
     overrides: z.record(z.string(), z.unknown()).optional(),
     datasetId: idInput,
     scenario: z.string().min(1).max(200),
+    /** A unified run (methods that offer one): every scenario it trains on, `scenario` among them. */
+    scenarios: z.array(z.string().min(1).max(200)).min(1).max(64).optional(),
     backend: z.enum(JOB_BACKENDS).optional(),
   })
   .strict();

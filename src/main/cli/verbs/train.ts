@@ -57,7 +57,7 @@ async function chosenBackend(explicit: string | undefined): Promise<{ forced: st
 
 export const trainVerb: VerbSpec = {
   name: 'train',
-  summary: 'train and evaluate a method on one scenario, as a run in the workspace',
+  summary: 'train and evaluate a method on one scenario (or, unified, several), as a run in the workspace',
   details: [
     'The run executes in its own process and is stored like any run of the app (metrics per defect',
     'type, anomaly maps, the loss curve and the trained weights in runs/<id>/). Before it starts, the',
@@ -71,12 +71,20 @@ export const trainVerb: VerbSpec = {
     '  miad-lab train --workspace ~/MIAD\\ Lab/demo --method patchcore --scenario nut_and_bolt --preset fast',
     '  miad-lab train --workspace W --method autoencoder --scenario nut_and_bolt --preset fast --set epochs=20',
     '  miad-lab train --workspace W --method autoencoder --scenario nut_and_bolt --preset paper --dry-run',
+    '  miad-lab train --workspace W --method uniad --scenarios nut_and_bolt,wind_turbine,witness_mark --preset fast',
     '  miad-lab train --workspace W --resume 7',
   ].join('\n'),
   options: {
     workspace: { type: 'string', value: 'W', description: 'the workspace folder', required: true },
     method: { type: 'string', value: 'M', description: `method to train: ${methodNames().join(', ')}` },
     scenario: { type: 'string', value: 'S', description: 'scenario (category) to train on' },
+    scenarios: {
+      type: 'string',
+      value: 'A,B,…|all',
+      description: `a unified run: one model over these scenarios (comma-separated, or all of the dataset's), evaluated per scenario; methods: ${METHODS.filter((m) => m.unified)
+        .map((m) => m.name)
+        .join(', ')}`,
+    },
     dataset: { type: 'string', value: 'ID', description: 'dataset id (default: the only dataset holding the scenario)' },
     preset: { type: 'string', value: 'P', description: `preset: ${METHODS.map((m) => `${m.name}: ${m.presets.map((p) => (p === m.defaultPreset ? `${p} (default)` : p)).join(', ')}`).join('; ')}` },
     set: { type: 'string', value: 'KEY=VALUE', description: 'override one preset value (repeatable), e.g. --set epochs=20', multiple: true },
@@ -91,7 +99,7 @@ export const trainVerb: VerbSpec = {
     const backend = stringOption(options, 'backend');
     if (backend !== undefined && !isBackendName(backend)) throw new UsageError(`--backend is one of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(backend)}`);
     if (resumeId !== undefined) {
-      const extra = ['method', 'scenario', 'dataset', 'preset', 'set', 'weights', 'name', 'dry-run', 'backend'].filter((k) => options[k] !== undefined);
+      const extra = ['method', 'scenario', 'scenarios', 'dataset', 'preset', 'set', 'weights', 'name', 'dry-run', 'backend'].filter((k) => options[k] !== undefined);
       if (extra.length) throw new UsageError(`--resume continues a run as it was started: leave out ${extra.map((k) => `--${k}`).join(', ')}`);
     }
 
@@ -99,6 +107,8 @@ export const trainVerb: VerbSpec = {
     let preset = '';
     let overrides: Record<string, unknown> = {};
     let scenario = '';
+    /** --scenarios as given (names, or ['all']); empty: a run of --scenario. */
+    let scenarioList: string[] = [];
     if (resumeId === undefined) {
       method = requiredString(options, 'method');
       const definition = METHODS.find((m) => m.name === method);
@@ -111,7 +121,21 @@ export const trainVerb: VerbSpec = {
       } catch (error) {
         throw new UsageError(`--set: ${error instanceof Error ? error.message : String(error)}`);
       }
-      scenario = requiredString(options, 'scenario');
+      const listed = stringOption(options, 'scenarios');
+      if (listed !== undefined) {
+        if (options.scenario !== undefined) throw new UsageError('give --scenario (one scenario) or --scenarios (a unified run), not both');
+        if (!definition.unified) {
+          throw new UsageError(`${definition.title} trains one scenario per run: --scenarios is for methods that train one model over several (${METHODS.filter((m) => m.unified).map((m) => m.name).join(', ')}); use --scenario`);
+        }
+        scenarioList = listed
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0);
+        if (scenarioList.length === 0) throw new UsageError('--scenarios expects comma-separated scenario names, or all');
+        const twice = scenarioList.filter((s, i) => scenarioList.indexOf(s) !== i);
+        if (twice.length > 0) throw new UsageError(`--scenarios names ${twice[0]} twice`);
+        if (scenarioList.includes('all') && scenarioList.length > 1) throw new UsageError('--scenarios all stands alone');
+      } else scenario = requiredString(options, 'scenario');
       if (definition.backboneArch(definition.resolveConfig(preset, overrides).config) === null && options.weights !== undefined && options.weights !== 'random') {
         throw new UsageError(`${definition.title} trains from scratch and reads no backbone weights: leave out --weights`);
       }
@@ -163,17 +187,33 @@ export const trainVerb: VerbSpec = {
         runId = started.id;
         if (!io.json) io.err(`Run #${runId} resumed from its latest checkpoint: ${started.name}`);
       } else {
-        const datasets = lab.listDatasets().filter((d) => d.scenarios.includes(scenario));
+        const all = lab.listDatasets();
+        const wanted = scenarioList.length > 0 ? scenarioList : [scenario];
+        const all7 = wanted.length === 1 && wanted[0] === 'all';
+        const datasets = all7 ? all : all.filter((d) => wanted.every((s) => d.scenarios.includes(s)));
         let datasetId = datasetArg;
+        const label = all7 ? 'all scenarios' : wanted.join(', ');
         if (datasetId === undefined) {
-          if (datasets.length === 0) throw new UsageError(`no dataset in this workspace holds scenario ${JSON.stringify(scenario)}`);
-          if (datasets.length > 1) throw new UsageError(`several datasets hold ${scenario} (${datasets.map((d) => `#${d.id} ${d.name}`).join(', ')}): choose one with --dataset`);
+          if (datasets.length === 0) {
+            const missing = wanted.filter((s) => !all.some((d) => d.scenarios.includes(s)));
+            throw new UsageError(
+              missing.length > 0
+                ? `no dataset in this workspace holds scenario ${missing.map((s) => JSON.stringify(s)).join(', ')}`
+                : `no one dataset holds all of ${label}: a unified run reads one dataset (datasets: ${all.map((d) => `#${d.id} ${d.name}: ${d.scenarios.join(', ')}`).join('; ')})`,
+            );
+          }
+          if (datasets.length > 1) throw new UsageError(`several datasets hold ${label} (${datasets.map((d) => `#${d.id} ${d.name}`).join(', ')}): choose one with --dataset`);
           datasetId = datasets[0]!.id;
         }
+        const chosenDataset = all.find((d) => d.id === datasetId);
+        const runScenarios = all7 ? (chosenDataset?.scenarios ?? []) : wanted;
+        if (all7 && runScenarios.length === 0) throw new UsageError(`dataset #${datasetId} has no scenarios`);
+        if (scenarioList.length > 0) scenario = runScenarios.join(', ');
         const { forced, forEstimate } = await chosenBackend(backend);
         if (forEstimate) {
-          const available = lab.store.listSamples({ datasetId, scenario, split: 'train', offset: 0, limit: 1 }).total;
-          const e = await estimateTraining(lab.store, (id) => lab.jobs.runDir(id), { method, preset, overrides, availableImages: available, backend: forEstimate });
+          const per = runScenarios.map((s) => lab.store.listSamples({ datasetId: datasetId!, scenario: s, split: 'train', offset: 0, limit: 1 }).total);
+          const available = per.reduce((a, n) => a + n, 0);
+          const e = await estimateTraining(lab.store, (id) => lab.jobs.runDir(id), { method, preset, overrides, availableImages: available, scenarioImages: per, backend: forEstimate });
           estimate = { ...e, text: describeEstimate(e) };
           if (!io.json) io.err(`Estimated: ${estimate.text}`);
         }
@@ -181,7 +221,13 @@ export const trainVerb: VerbSpec = {
         started = await lab.jobs.start({
           kind: method,
           name: stringOption(options, 'name') ?? `${method} ${preset} · ${scenario}`,
-          config: { datasetId, scenario, preset, ...(Object.keys(overrides).length ? { overrides } : {}), ...(weightsFile ? { weightsFile } : {}) },
+          config: {
+            datasetId,
+            ...(scenarioList.length > 0 ? { scenarios: runScenarios } : { scenario }),
+            preset,
+            ...(Object.keys(overrides).length ? { overrides } : {}),
+            ...(weightsFile ? { weightsFile } : {}),
+          },
           // --backend overrides the app's stored setting (engine:setBackend), as runs:start does.
           backend: forced,
         });
@@ -198,11 +244,14 @@ export const trainVerb: VerbSpec = {
       if (!io.json) {
         io.out(`Run #${runId} ${detail.status}${detail.error ? `: ${detail.error}` : ''}  (backend ${detail.backend ?? '—'}, weights ${detail.weights ?? 'none'}${detail.randomInit ? ', random init' : ''})`);
         if (detail.status === 'cancelled') io.out(`  continue it with: miad-lab train --workspace ${resolve(requiredString(options, 'workspace'))} --resume ${runId}`);
-        const scopes = [...new Set(detail.metrics.map((m) => m.defectType))];
-        if (scopes.length > 0) {
-          io.out(['scope'.padEnd(22), 'img AUROC', ' px AUROC', '   AUPRO', ' img F1', '  px F1'].join(' '));
-          for (const scope of scopes) {
-            const get = (metric: string) => detail.metrics.find((m) => m.defectType === scope && m.metric === metric)?.value;
+        // Per scenario (a unified run has several), each with its overall row and its defect types.
+        const metricScenarios = [...new Set(detail.metrics.map((m) => m.scenario))];
+        if (metricScenarios.length > 0) io.out(['scope'.padEnd(22), 'img AUROC', ' px AUROC', '   AUPRO', ' img F1', '  px F1'].join(' '));
+        for (const sc of metricScenarios) {
+          if (metricScenarios.length > 1) io.out(sc);
+          const mine = detail.metrics.filter((m) => m.scenario === sc);
+          for (const scope of [...new Set(mine.map((m) => m.defectType))]) {
+            const get = (metric: string) => mine.find((m) => m.defectType === scope && m.metric === metric)?.value;
             io.out([(scope === '' ? 'overall' : `  ${scope}`).padEnd(22), fmt(get('image_auroc')).padStart(9), fmt(get('pixel_auroc')).padStart(9), fmt(get('aupro')).padStart(8), fmt(get('image_f1_max')).padStart(7), fmt(get('pixel_f1_max')).padStart(7)].join(' '));
           }
         }

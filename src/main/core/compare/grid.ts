@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { runScenarioDir } from '../runs/scenario-dir';
 import type { GridCell, GridData, GridRow, GridRunHead } from '../../../shared/calls/compare';
 import { LabError } from '../../../shared/errors';
 import { SCENARIO_INFO, isScenario } from '../../../shared/taxonomy';
@@ -192,7 +193,8 @@ export async function compareGrid(ctx: GridContext, request: GridRequest): Promi
   const named = new Map<string, number>();
   for (const run of runs) named.set(run.name, (named.get(run.name) ?? 0) + 1);
   for (const run of runs) {
-    const mapsPath = join(ctx.runDir(run.id), 'maps.amap');
+    const filesDir = runScenarioDir(ctx.runDir(run.id), run.scenarios, scenario);
+    const mapsPath = join(filesDir, 'maps.amap');
     // Columns that read alike tell nothing: a repeated name carries its run id, as in the tables.
     const label = named.get(run.name)! > 1 ? `${run.name} (#${run.id})` : run.name;
     const head: GridRunHead = { runId: run.id, label, method: run.method, randomInit: run.randomInit, scale: { lo: 0, hi: 1 }, hasMaps: false, pixelThreshold: pixelThreshold(run, scenario) };
@@ -203,7 +205,7 @@ export async function compareGrid(ctx: GridContext, request: GridRequest): Promi
     }
     const reader = await MapPackReader.open(mapsPath);
     try {
-      head.scale = await runScale(reader, ctx.runDir(run.id));
+      head.scale = await runScale(reader, filesDir);
       head.hasMaps = true;
       scales.push(head.scale);
       for (const row of rows) {

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runScenarioDir } from '../runs/scenario-dir';
 import type { RunDetail } from '../../../shared/types';
 import { labelOf } from '../runs/report';
 import { getPredictions } from '../store/runs-repo';
@@ -33,12 +34,18 @@ export async function runScores(store: Store, runDir: string, run: RunDetail): P
   const stored = getPredictions(store, run.id);
   if (stored.length > 0) return stored.map((p) => ({ scenario: p.scenario, relPath: p.relPath, label: p.label, score: p.score }));
   if (run.kind !== 'internal' || run.status !== 'done') return [];
-  const scores = await scoresJson(join(runDir, 'scores.json'));
-  // A job run covers one scenario: its scores.json keys are relative to that scenario's folder.
-  const scenario = run.scenarios[0];
-  if (!scores || scenario === undefined) return [];
-  return Object.entries(scores)
-    .filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]))
-    .map(([relPath, score]) => ({ scenario, relPath, label: labelOf(relPath), score }))
-    .sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+  // Each scenario's scores.json keys are relative to that scenario's folder; a unified run keeps one
+  // per scenario under scenarios/<name>/ (runs/scenario-dir.ts).
+  const out: ScoredImage[] = [];
+  for (const scenario of run.scenarios) {
+    const scores = await scoresJson(join(runScenarioDir(runDir, run.scenarios, scenario), 'scores.json'));
+    if (!scores) continue;
+    out.push(
+      ...Object.entries(scores)
+        .filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]))
+        .map(([relPath, score]) => ({ scenario, relPath, label: labelOf(relPath), score }))
+        .sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0)),
+    );
+  }
+  return out;
 }

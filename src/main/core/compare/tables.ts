@@ -107,6 +107,7 @@ function rowSources(runs: readonly RunDetail[], rowsBy: 'run' | 'method', notes:
         runIds: [run.id],
         randomInit: run.randomInit,
         external: run.kind === 'external',
+        unified: run.scenarios.length > 1,
       },
       byScenario: new Map(coveredScenarios(metrics).map((s) => [s, { run, metrics }])),
     }));
@@ -142,6 +143,7 @@ function rowSources(runs: readonly RunDetail[], rowsBy: 'run' | 'method', notes:
         runIds: used.map((u) => u.run.id).sort((a, b) => a - b),
         randomInit: used.some((u) => u.run.randomInit),
         external: used.some((u) => u.run.kind === 'external'),
+        unified: used.some((u) => u.run.scenarios.length > 1),
       },
       byScenario,
     });
@@ -256,6 +258,7 @@ function defectTable(sources: readonly RowSource[], notes: string[]): DefectTabl
 export function buildCompareTables(runs: readonly RunDetail[], rowsBy: 'run' | 'method'): CompareTables {
   const notes: string[] = [];
   const sources = rowSources(runs, rowsBy, notes);
+  if (sources.some((s) => s.head.unified)) notes.push('unified: one model trained on the training images of all its scenarios and evaluated on each (UniAD’s setting), not one model per scenario');
   if (sources.some((s) => s.head.randomInit)) notes.push('† random init: the backbone had random weights, so these numbers are not comparable with the paper');
   const defectNotes: string[] = [];
   const paper = paperTable(sources, notes);

@@ -43,12 +43,14 @@ export function runHandlers(ctx: HandlerContext, deps: RunHandlerDeps): DomainHa
       if (train.length === 0) throw new LabError(`dataset #${datasetId} has no normal training images for scenario ${JSON.stringify(scenario)}`, 'ValidationError');
       return synthesisPreview(config, train.map((s) => s.path), count, lab.dir);
     },
-    'runs:estimate': async ({ method, preset, overrides, datasetId, scenario, backend }) => {
+    'runs:estimate': async ({ method, preset, overrides, datasetId, scenario, scenarios, backend }) => {
       const lab = ctx.requireLab();
       const chosen = backend ?? (await deps.forcedBackend()) ?? (await deps.bestBackend());
       if (!chosen) throw new LabError('no compute backend is available on this machine, so no run can be estimated', 'ConflictError');
-      const available = lab.store.listSamples({ datasetId, scenario, split: 'train', offset: 0, limit: 1 }).total;
-      const estimate = await estimateTraining(lab.store, (id) => lab.jobs.runDir(id), { method, preset, overrides, availableImages: available, backend: chosen });
+      // A unified run samples each of its scenarios on its own.
+      const per = (scenarios ?? [scenario]).map((s) => lab.store.listSamples({ datasetId, scenario: s, split: 'train', offset: 0, limit: 1 }).total);
+      const available = per.reduce((a, n) => a + n, 0);
+      const estimate = await estimateTraining(lab.store, (id) => lab.jobs.runDir(id), { method, preset, overrides, availableImages: available, scenarioImages: per, backend: chosen });
       return { ...estimate, text: describeEstimate(estimate) };
     },
     'runs:report': async ({ runId }) => buildRunReport(report(), runId),

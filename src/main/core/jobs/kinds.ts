@@ -68,7 +68,7 @@ export interface JobKind<C = unknown> {
   /** One line for the UI and --help. */
   summary: string;
   /** Set for the kinds that run a method of the method registry (methods/registry.ts): what the launch form offers. */
-  method?: { title: string; training: 'one-pass' | 'trained'; backbone: boolean };
+  method?: { title: string; training: 'one-pass' | 'trained'; backbone: boolean; unified?: boolean };
   schema: z.ZodType<C>;
   /** Holds the tensor backend (and the GPU when there is one): at most `gpuConcurrency` run at once. */
   tensors: boolean;

@@ -57,6 +57,11 @@ export interface MethodDefinition<C extends MethodConfigBase = MethodConfigBase>
   summary: string;
   /** 'one-pass' methods fit in one pass (PatchCore); 'trained' ones by gradient descent. */
   training: 'one-pass' | 'trained';
+  /**
+   * Whether one run may cover several scenarios (UniAD's unified setting): one model trained on the
+   * training images of all of them, evaluated per scenario. Absent: one scenario per run.
+   */
+  unified?: boolean;
   presets: readonly string[];
   defaultPreset: string;
   /** What each preset is for and what it costs, shown beside its values. */
@@ -89,6 +94,7 @@ export type ProgressFn = (phase: string, step: number, total: number, extra?: { 
 /** What a method's fit or training gets from the harness. */
 export interface FitRequest<C extends MethodConfigBase> {
   config: C;
+  /** The run's scenario; for a unified run its scenarios joined by '+' (names only, for messages). */
   scenario: string;
   /** Absolute paths of the training images, already sampled and curated. */
   trainPaths: string[];

@@ -13,8 +13,9 @@ import { draemMethod } from './draem/method';
 import { fastflowMethod } from './fastflow/method';
 import { patchcoreMethod } from './patchcore/method';
 import { reverseDistillationMethod } from './reverse-distillation/method';
+import { uniadMethod } from './uniad/method';
 
-export const METHODS: readonly AnyMethodDefinition[] = [patchcoreMethod, autoencoderMethod, reverseDistillationMethod, fastflowMethod, draemMethod];
+export const METHODS: readonly AnyMethodDefinition[] = [patchcoreMethod, autoencoderMethod, reverseDistillationMethod, fastflowMethod, draemMethod, uniadMethod];
 
 export function methodNames(): string[] {
   return METHODS.map((m) => m.name);

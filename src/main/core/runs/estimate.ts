@@ -36,6 +36,8 @@ export interface EstimateRequest {
   overrides?: Record<string, unknown> | undefined;
   /** Training images available to the run (before the preset's sampling). */
   availableImages: number;
+  /** A unified run: the training images available in each of its scenarios (each is sampled on its own); `availableImages` is then their sum. */
+  scenarioImages?: readonly number[] | undefined;
   /** Our backend name the run will use. */
   backend: string;
 }
@@ -68,7 +70,8 @@ async function measuredSpeeds(store: Store, runDir: (id: number) => string, back
 export async function estimateTraining(store: Store, runDir: (id: number) => string, request: EstimateRequest): Promise<TrainingEstimate> {
   const definition = getMethod(request.method);
   const { config } = definition.resolveConfig(request.preset ?? definition.defaultPreset, request.overrides ?? {});
-  const images = config.trainImages === 'all' ? request.availableImages : Math.min(config.trainImages, request.availableImages);
+  const per = request.scenarioImages ?? [request.availableImages];
+  const images = per.reduce((a, n) => a + (config.trainImages === 'all' ? n : Math.min(config.trainImages, n)), 0);
   const cost = definition.cost(config);
   const totalGflop = cost.gflopPerImage * images * cost.epochs;
   const measured = await measuredSpeeds(store, runDir, request.backend);

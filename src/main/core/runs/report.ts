@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runScenarioDir } from './scenario-dir';
 import type { GalleryItem, GalleryOutcome, ReportCurve, RunReport, RunSample, ScoreHistogram } from '../../../shared/calls/runs';
 import { LabError } from '../../../shared/errors';
 import type { RunDetail } from '../../../shared/types';
@@ -183,8 +184,11 @@ function overallThreshold(run: RunDetail): number | null {
 export async function buildRunReport(ctx: ReportContext, runId: number): Promise<RunReport> {
   const run = getRun(ctx.store, runId);
   const scenario = run.scenarios[0] ?? null;
-  const dir = ctx.runDir(runId);
+  const root = ctx.runDir(runId);
+  // A unified run keeps each scenario's files in its own folder: the page shows its first scenario's.
+  const dir = scenario ? runScenarioDir(root, run.scenarios, scenario) : root;
   const warnings: string[] = [];
+  if (run.scenarios.length > 1) warnings.push(`a unified run over ${run.scenarios.join(', ')}: this page shows ${scenario}; the compare view shows every scenario`);
   const scenarioDir = run.datasetRoot && scenario ? scenarioFolder(run.datasetRoot, scenario) : null;
   if (run.datasetRoot && scenario && !scenarioDir) warnings.push(`the dataset folder ${run.datasetRoot} no longer holds scenario ${scenario}: images and masks are unavailable`);
 
@@ -195,7 +199,7 @@ export async function buildRunReport(ctx: ReportContext, runId: number): Promise
   if (run.kind === 'external') {
     predictions = getPredictions(ctx.store, runId).map((p) => ({ relPath: p.relPath, label: p.label, score: p.score }));
   } else {
-    const result = (await readJson(join(dir, 'result.json'))) as { summary?: unknown } | null;
+    const result = (await readJson(join(root, 'result.json'))) as { summary?: unknown } | null;
     if (result && typeof result.summary === 'object' && result.summary !== null) summary = result.summary as Record<string, unknown>;
     predictions = run.status === 'done' ? await internalPredictions(dir) : [];
   }
@@ -283,7 +287,7 @@ async function displayScale(reader: MapPackReader, dir: string): Promise<Display
 /** Renders (once) the heatmap PNG of one test image's map; returns its absolute path. */
 export async function renderHeatmap(ctx: ReportContext, runId: number, relPath: string): Promise<string> {
   const run = getRun(ctx.store, runId);
-  const dir = ctx.runDir(runId);
+  const dir = run.scenarios[0] ? runScenarioDir(ctx.runDir(runId), run.scenarios, run.scenarios[0]) : ctx.runDir(runId);
   const mapsPath = join(dir, 'maps.amap');
   if (run.kind !== 'internal' || !existsSync(mapsPath)) throw new LabError(`run #${runId} has no anomaly maps`, 'NotFoundError');
   const outDir = join(dir, 'heatmaps');

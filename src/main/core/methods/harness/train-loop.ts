@@ -27,7 +27,7 @@ import { LabError } from '../../../../shared/errors';
 import { mulberry32, seedFor } from '../../engine/random';
 import { decodeSafetensors, encodeSafetensors, type DecodedTensor } from '../../engine/safetensors';
 import type { Module } from '../../engine/nn/index';
-import type { Optimizer, OptimizerState } from '../../engine/optim/index';
+import { clipGradNorm, type Optimizer, type OptimizerState } from '../../engine/optim/index';
 import type { CheckpointData, JobContext } from '../../jobs/kinds';
 import { abortError } from '../components/coreset';
 import type { ProgressFn } from '../method';
@@ -75,6 +75,12 @@ export interface TrainSpec<M extends Module, X extends tf.TensorContainer = tf.T
   seed: number;
   /** The learning rate of each parameter group for an epoch (the schedule); absent: the optimiser's own, constant. */
   learningRate?: (epoch: number) => number[];
+  /**
+   * Clip the gradients by their global L2 norm before each optimiser step (torch's
+   * clip_grad_norm_, engine/optim/clip.ts; UniAD: 0.1); absent or 0: no clipping. The norm before
+   * clipping is stored as the series `grad_norm`.
+   */
+  clipGradNorm?: number;
   /**
    * One step's loss, in train mode. Runs inside tf.variableGrads; every tensor it makes but does not
    * return is freed by that scope.
@@ -260,6 +266,10 @@ export async function trainLoop<M extends Module, X extends tf.TensorContainer =
               `training diverged: the loss is ${loss} at step ${position.globalStep + 1} of ${totalSteps} (epoch ${epoch + 1}, batch ${position.batch + 1}); ` +
                 'the run stops here. Lower the learning rate, or check the training images.',
             );
+          }
+          if (spec.clipGradNorm) {
+            const norm = clipGradNorm(grads, spec.clipGradNorm);
+            job?.series('grad_norm', position.globalStep + 1, norm);
           }
           spec.optimizer.step(grads);
         } finally {

@@ -82,6 +82,8 @@ export interface TrainedMethodSpec<C extends TrainedConfigBase, M extends Module
   optimizer(config: C, model: M): AnyOptimizer;
   /** The learning rate of each parameter group for an epoch (the schedule); absent: constant. */
   learningRate?(config: C, epoch: number): number[];
+  /** Max global L2 norm of the gradients of each step (train-loop.ts `clipGradNorm`); absent or 0: no clipping. */
+  clipGradNorm?(config: C): number;
   /** One step's loss (train mode) on one batch of inputs (images [batch, size, size, 3] in [0, 1] by default). */
   loss(model: M, inputs: X, step: StepInfo, config: C): LossOutput;
   /** Eval-mode maps, scores (the method's own rule) and extras of a batch of test inputs, inside a tidy scope. */
@@ -122,6 +124,7 @@ export function trainedMethod<C extends TrainedConfigBase, M extends Module, X e
             batchSize: config.batchSize,
             seed: config.seed,
             ...(spec.learningRate ? { learningRate: (epoch: number) => spec.learningRate!(config, epoch) } : {}),
+            ...(spec.clipGradNorm ? { clipGradNorm: spec.clipGradNorm(config) } : {}),
             loss: (m, x, step) => spec.loss(m, x, step, config),
             checkpointSeconds: config.checkpointMinutes * 60,
             checkpointSteps: config.checkpointSteps,
