@@ -4,8 +4,8 @@
  * and the run says so), evaluated per scenario and per defect type; its files per scenario under
  * runs/1/scenarios/<name>/, its metrics in the store per (scenario, defect type), the model as
  * model.safetensors with the official names. A RANDOM backbone (no pretrained weights offline), so
- * the bar on pixel AUROC is set from what this seeded, deterministic run measured (printed), clearly
- * above chance. Then bad input where it enters: --scenarios for a method that trains one scenario
+ * the bars on pixel AUROC are set from what this seeded, deterministic run measured (printed), above
+ * chance in every scenario. Then bad input where it enters: --scenarios for a method that trains one scenario
  * per run, scenarios no one dataset holds, a scenario without training images, and a weights file of
  * another method.
  */
@@ -23,16 +23,19 @@ import { capture } from '../helpers/cli';
 
 const tmp = useTmpDirs();
 const SCENARIOS = ['nut_and_bolt', 'photovoltaic_module', 'wind_turbine'] as const;
-/** The fast preset, smaller: 16 images per scenario, 4 epochs of batch 8, hidden 64. 128 px: 8 × 8 tokens. */
-const TEST_SET = ['--set', 'trainImages=16', '--set', 'epochs=4', '--set', 'batchSize=8', '--set', 'hiddenDim=64', '--set', 'feedforward=128'];
+/**
+ * The fast preset (its transformer, 128 px: 8 × 8 tokens) on fewer images: 24 per scenario, 12 epochs
+ * of batch 8. Fewer (16 images, 4 epochs, hidden 64) left two of the three scenarios at chance.
+ */
+const TEST_SET = ['--set', 'trainImages=24', '--set', 'epochs=12', '--set', 'batchSize=8'];
 
 describe('miad-lab train --method uniad --scenarios', () => {
   it('trains one model over three scenarios and evaluates it per scenario and defect type', async () => {
     const root = await tmp();
     const data = join(root, 'data');
-    await generateMiadMini({ outDir: data, scenarios: ['nut_and_bolt', 'photovoltaic_module'], train: 16, test: 12, size: 128, seed: 3 });
+    await generateMiadMini({ outDir: data, scenarios: ['nut_and_bolt', 'photovoltaic_module'], train: 24, test: 24, size: 128, seed: 7 });
     // wind_turbine at another size, in the same dataset folder.
-    await generateMiadMini({ outDir: join(root, 'other'), scenarios: ['wind_turbine'], train: 16, test: 12, size: 96, seed: 3 });
+    await generateMiadMini({ outDir: join(root, 'other'), scenarios: ['wind_turbine'], train: 24, test: 24, size: 96, seed: 7 });
     await cp(join(root, 'other', 'wind_turbine'), join(data, 'wind_turbine'), { recursive: true });
     const ws = join(root, 'ws');
     (await createLab(ws, { create: true })).close();
@@ -42,8 +45,8 @@ describe('miad-lab train --method uniad --scenarios', () => {
     const code = await runCli(['train', '--workspace', ws, '--method', 'uniad', '--scenarios', SCENARIOS.join(','), '--preset', 'fast', '--backend', 'wasm', ...TEST_SET], c.io);
     expect(code, c.err.join('\n')).toBe(0);
     const err = c.err.join('\n');
-    // One estimate for the one run: 16 images from each scenario.
-    expect(err).toMatch(/Estimated: about .* GFLOP per image × 48 images × 4 epochs/);
+    // One estimate for the one run: 24 images from each scenario.
+    expect(err).toMatch(/Estimated: about .* GFLOP per image × 72 images × 12 epochs/);
     expect(err).toMatch(/Run #1 started: uniad \(fast\) on nut_and_bolt, photovoltaic_module, wind_turbine/);
     const out = c.out.join('\n');
     for (const s of SCENARIOS) expect(out).toMatch(new RegExp(`^${s}$`, 'm'));
@@ -51,14 +54,14 @@ describe('miad-lab train --method uniad --scenarios', () => {
     const runDir = join(ws, 'runs', '1');
     for (const s of SCENARIOS) for (const f of ['maps.amap', 'scores.json', 'labels.json']) expect(existsSync(join(runDir, 'scenarios', s, f)), `${s}/${f}`).toBe(true);
     const header = await readSafetensorsHeader(join(runDir, 'model.safetensors'));
-    expect(header.metadata).toMatchObject({ method: 'uniad', preset: 'fast', steps: '24' });
+    expect(header.metadata).toMatchObject({ method: 'uniad', preset: 'fast', steps: String(12 * 9) });
     expect([...header.tensors.keys()]).toContain('transformer.decoder.layers.1.learned_embed.weight');
     const result = JSON.parse(await readFile(join(runDir, 'result.json'), 'utf8')) as {
       summary: { warnings: string[]; train: { images: number; perScenario: Record<string, { images: number }> }; unified: { scenario: string; testImages: number }[] };
     };
-    expect(result.summary.train.images).toBe(48);
+    expect(result.summary.train.images).toBe(72);
     expect(Object.keys(result.summary.train.perScenario)).toEqual([...SCENARIOS]);
-    expect(result.summary.unified.map((u) => [u.scenario, u.testImages])).toEqual(SCENARIOS.map((s) => [s, 12]));
+    expect(result.summary.unified.map((u) => [u.scenario, u.testImages])).toEqual(SCENARIOS.map((s) => [s, 24]));
     expect(result.summary.warnings.join('\n')).toMatch(/differ in size \(.*nut_and_bolt 128×128.*wind_turbine 96×96\): all are resized to 128×128/);
 
     const lab = await createLab(ws);
@@ -74,10 +77,14 @@ describe('miad-lab train --method uniad --scenarios', () => {
         expect(metrics.filter((m) => m.scenario === s && m.defectType !== '' && m.metric === 'image_auroc').length, s).toBeGreaterThan(0);
       }
       console.info(`UniAD fast, unified over ${SCENARIOS.join(', ')}, random backbone (seeded): pixel AUROC ${JSON.stringify(pixel)}`);
-      // Measured when the bar was set: wind_turbine 0.695, nut_and_bolt 0.497, photovoltaic_module 0.440.
-      // With a RANDOM EfficientNet only the wind turbine's cracks stand out of the stride-16 features;
-      // the other two stay at chance (as RD's random-teacher runs do at low resolution): no bar on them.
-      expect(pixel['wind_turbine']).toBeGreaterThan(BAR_WIND);
+      // Measured when the bars were set (seeded, deterministic): nut_and_bolt 0.554, photovoltaic_module 0.661,
+      // wind_turbine 0.787, mean 0.667. A RANDOM EfficientNet and a minute of training: every scenario is
+      // above chance, nut_and_bolt only just (the fast preset as a user runs it, 64 images × 30 epochs,
+      // measured 0.727 / 0.771 / 0.765 on the same kind of data).
+      expect(pixel['wind_turbine']).toBeGreaterThan(BARS.wind_turbine);
+      expect(pixel['photovoltaic_module']).toBeGreaterThan(BARS.photovoltaic_module);
+      expect(pixel['nut_and_bolt']).toBeGreaterThan(BARS.nut_and_bolt);
+      expect(SCENARIOS.reduce((a, s) => a + pixel[s]!, 0) / SCENARIOS.length).toBeGreaterThan(BARS.mean);
       for (const s of SCENARIOS) expect(Number.isFinite(pixel[s]), s).toBe(true);
     } finally {
       lab.close();
@@ -120,5 +127,5 @@ describe('miad-lab train --method uniad --scenarios', () => {
   }, 200_000);
 });
 
-/** Set from the measured run (see the console line): wind_turbine's pixel AUROC was 0.695. */
-const BAR_WIND = 0.65;
+/** Set below the measured run (see the console line and the comment above): pixel AUROC per scenario and their mean. */
+const BARS = { wind_turbine: 0.74, photovoltaic_module: 0.62, nut_and_bolt: 0.52, mean: 0.63 };
