@@ -15,7 +15,8 @@ import { createLab, type Lab } from '../../src/main/core/lab';
 import { AnnotationRepo } from '../../src/main/core/store/annotation-repo';
 import { AnnotationService } from '../../src/main/core/annotate/annotation-service';
 import { curatedManifest } from '../../src/main/core/methods/harness/manifest';
-import { buildRunReport, scenarioFolder } from '../../src/main/core/runs/report';
+import { buildRunReport } from '../../src/main/core/runs/report';
+import { findScenarioDir } from '../../src/main/core/datasets/layout';
 import { getCurves, getRun, listRuns } from '../../src/main/core/store/runs-repo';
 import { decodePng, encodePng } from '../../src/main/core/image/png';
 import type { SampleInfo } from '../../src/shared/types';
@@ -91,7 +92,7 @@ describe('the curated manifest', () => {
     const dataset = lab.listDatasets()[0]!;
     const { manifest, leftOut, editedMasks } = curatedManifest(new AnnotationRepo(lab.store).exportRows(SCENARIO), {
       datasetId,
-      scenarioDir: scenarioFolder(dataset.root, SCENARIO)!,
+      scenarioDir: findScenarioDir(dataset.root, SCENARIO)!,
       workspaceDir: lab.dir,
     });
     expect(manifest.train).toHaveLength(14);

@@ -17,7 +17,8 @@ import { LabError } from '../../../shared/errors';
 import type { RunDetail } from '../../../shared/types';
 import { MapPackError, MapPackReader, resizeBilinear } from '../evaluation/index';
 import { encodePng } from '../image/png';
-import { buildRunReport, scenarioFolder } from '../runs/report';
+import { buildRunReport } from '../runs/report';
+import { findScenarioDir } from '../datasets/layout';
 import { runScenarioDir } from '../runs/scenario-dir';
 import { AnnotationRepo, type SampleFacts } from '../store/annotation-repo';
 import { getRun } from '../store/runs-repo';
@@ -59,7 +60,7 @@ function mappedRun(ctx: AssistContext, runId: number): RunDetail {
 
 /** The maps of one scenario of the run (a unified run keeps each scenario's in its own folder: runs/scenario-dir.ts). */
 function runMaps(ctx: AssistContext, run: RunDetail, scenario: string): RunMaps {
-  const scenarioDir = scenarioFolder(run.datasetRoot!, scenario);
+  const scenarioDir = findScenarioDir(run.datasetRoot!, scenario);
   if (!scenarioDir) throw new LabError(`run #${run.id}'s dataset folder ${run.datasetRoot} no longer holds scenario ${scenario}`, 'ValidationError');
   const mapsPath = join(runScenarioDir(ctx.runDir(run.id), run.scenarios, scenario), 'maps.amap');
   if (!existsSync(mapsPath)) throw new LabError(`run #${run.id} has no anomaly maps: ${mapsPath} is missing`, 'ValidationError');

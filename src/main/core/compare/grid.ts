@@ -15,7 +15,8 @@ import { LabError } from '../../../shared/errors';
 import { SCENARIO_INFO, isScenario } from '../../../shared/taxonomy';
 import type { RunDetail } from '../../../shared/types';
 import { MapPackReader, MapStats, resizeBilinear, runDisplayScale, sharedDisplayScale, type DisplayScale } from '../evaluation/index';
-import { labelOf, scenarioFolder } from '../runs/report';
+import { labelOf } from '../runs/report';
+import { findScenarioDir } from '../datasets/layout';
 import { AnnotationRepo } from '../store/annotation-repo';
 import type { Store } from '../store/store';
 import { loadRuns } from './tables';
@@ -176,7 +177,7 @@ export async function compareGrid(ctx: GridContext, request: GridRequest): Promi
     }
   }
 
-  const scenarioDir = runs.map((r) => (r.datasetRoot ? scenarioFolder(r.datasetRoot, scenario) : null)).find((d) => d !== null) ?? null;
+  const scenarioDir = runs.map((r) => (r.datasetRoot ? findScenarioDir(r.datasetRoot, scenario) : null)).find((d) => d !== null) ?? null;
   const samples = sampleMasks(ctx.store, ctx.workspaceDir, scenario);
   const rows: GridRow[] = picks.map((relPath) => {
     const imagePath = scenarioDir ? join(scenarioDir, relPath) : null;

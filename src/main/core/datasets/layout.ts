@@ -60,13 +60,19 @@ function isDir(path: string): boolean {
   }
 }
 
-/** `<root>/<scenario>`, or the nested `<root>/<scenario>/<scenario>`: the one that has train/ or test/. */
+/** `<root>/<scenario>`, or the nested `<root>/<scenario>/<scenario>`: the one that has train/ or test/; null when neither. */
+export function findScenarioDir(root: string, scenario: string): string | null {
+  for (const dir of [join(root, scenario), join(root, scenario, scenario)]) {
+    if (isDir(join(dir, 'train')) || isDir(join(dir, 'test'))) return dir;
+  }
+  return null;
+}
+
+/** findScenarioDir, or a ValidationError naming what is missing. */
 export function scenarioDir(root: string, scenario: string): string {
-  const direct = join(root, scenario);
-  if (isDir(join(direct, 'train')) || isDir(join(direct, 'test'))) return direct;
-  const nested = join(direct, scenario);
-  if (isDir(join(nested, 'train')) || isDir(join(nested, 'test'))) return nested;
-  throw new LabError(`no scenario folder ${scenario} (with train/ or test/) under ${root}`, 'ValidationError');
+  const dir = findScenarioDir(root, scenario);
+  if (dir === null) throw new LabError(`no scenario folder ${scenario} (with train/ or test/) under ${root}`, 'ValidationError');
+  return dir;
 }
 
 /** Image file names of a folder, sorted; none when it does not exist. */

@@ -16,7 +16,9 @@ import type { GalleryItem, GalleryOutcome, ReportCurve, RunReport, RunSample, Sc
 import { LabError } from '../../../shared/errors';
 import type { RunDetail } from '../../../shared/types';
 import { MapPackReader, MapStats, pixelMetrics, resizeNearest, runDisplayScale, scoreMetrics, type Curve, type DisplayScale, type PixelSubset } from '../evaluation/index';
-import { decodePng, encodePng } from '../image/png';
+import { encodePng } from '../image/png';
+import { readBinaryMask } from '../image/mask';
+import { findScenarioDir, listTestImages } from '../datasets/layout';
 import { getCurves, getPredictions, getRun, putCurves, type NewCurve } from '../store/runs-repo';
 import type { Store } from '../store/store';
 
@@ -27,14 +29,6 @@ interface Prediction {
   relPath: string;
   label: string;
   score: number;
-}
-
-/** Where a scenario's images live under a dataset root (flat or nested one level, as MIAD ships). */
-export function scenarioFolder(root: string, scenario: string): string | null {
-  for (const dir of [join(root, scenario), join(root, scenario, scenario)]) {
-    if (existsSync(join(dir, 'test')) || existsSync(join(dir, 'train'))) return dir;
-  }
-  return null;
 }
 
 /** The test folder's label of a relPath (`test/<label>/<name>`). */
@@ -102,18 +96,6 @@ async function internalPredictions(runDir: string): Promise<Prediction[]> {
     .map(([relPath, score]) => ({ relPath, label: typeof labels[relPath] === 'string' ? labels[relPath] : labelOf(relPath), score }));
 }
 
-function maskFor(scenarioDir: string, relPath: string): string | null {
-  const [, label, name] = relPath.split('/');
-  if (!label || !name || label === 'good') return null;
-  const stem = name.replace(/\.[^.]+$/, '');
-  const ext = name.slice(stem.length);
-  for (const m of [`${stem}_mask.png`, `${stem}_mask${ext}`, `${stem}.png`]) {
-    const p = join(scenarioDir, 'ground_truth', label, m);
-    if (existsSync(p)) return p;
-  }
-  return null;
-}
-
 function toCurves(scenario: string, defectType: string, named: [string, Curve | null][]): NewCurve[] {
   return named.filter((e): e is [string, Curve] => e[1] !== null).map(([curve, c]) => ({ scenario, defectType, curve, points: { x: c.x, y: c.y } }));
 }
@@ -136,20 +118,21 @@ export async function computeRunCurves(mapsPath: string, scenarioDir: string, sc
     const labels = new Uint8Array(count);
     const scores = new Float64Array(count);
     const kinds: string[] = [];
+    // Masks paired with test images by the dataset layout's rule, read by the one mask reader.
+    const maskOf = new Map(listTestImages(scenarioDir).map((im) => [im.rel, im.mask]));
     for (let i = 0; i < count; i++) {
       const key = keys[i]!;
       maps.set((await reader.readKey(key))!, i * plane);
       const p = byRel.get(key)!;
       scores[i] = p.score;
       kinds.push(p.label);
-      const maskPath = maskFor(scenarioDir, key);
+      const maskPath = maskOf.get(key) ?? null;
       if (maskPath) {
-        const m = decodePng(await readFile(maskPath));
-        const gray = m.channels === 1 ? m.data : m.data.filter((_, j) => j % m.channels === 0);
-        masks.set(resizeNearest(gray, m.width, m.height, width, height), i * plane);
+        const m = await readBinaryMask(maskPath);
+        masks.set(resizeNearest(m.data, m.width, m.height, width, height), i * plane);
         let any = 0;
-        for (let j = 0; j < gray.length; j++) any |= gray[j]!;
-        labels[i] = any ? 1 : 0;
+        for (let j = 0; j < m.data.length; j++) any |= m.data[j]!;
+        labels[i] = any;
       }
     }
     const defectTypes = [...new Set(kinds.filter((k) => k !== 'good'))].sort();
@@ -189,7 +172,7 @@ export async function buildRunReport(ctx: ReportContext, runId: number): Promise
   const dir = scenario ? runScenarioDir(root, run.scenarios, scenario) : root;
   const warnings: string[] = [];
   if (run.scenarios.length > 1) warnings.push(`a unified run over ${run.scenarios.join(', ')}: this page shows ${scenario}; the compare view shows every scenario`);
-  const scenarioDir = run.datasetRoot && scenario ? scenarioFolder(run.datasetRoot, scenario) : null;
+  const scenarioDir = run.datasetRoot && scenario ? findScenarioDir(run.datasetRoot, scenario) : null;
   if (run.datasetRoot && scenario && !scenarioDir) warnings.push(`the dataset folder ${run.datasetRoot} no longer holds scenario ${scenario}: images and masks are unavailable`);
 
   let summary: Record<string, unknown> | null = null;

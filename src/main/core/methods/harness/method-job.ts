@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../../../../shared/errors';
 import { AnnotationRepo } from '../../store/annotation-repo';
-import { scenarioFolder } from '../../runs/report';
+import { findScenarioDir } from '../../datasets/layout';
 import { defineKind, type JobKind } from '../../jobs/kinds';
 import type { AnyMethodDefinition } from '../method';
 import { curatedManifest, type LeftOutSample } from './manifest';
@@ -104,7 +104,7 @@ export function methodJobKind(definition: AnyMethodDefinition): JobKind<MethodJo
           );
         }
         // Runs read the dataset as the workspace curates it (issue 4): labels, masks, training flags.
-        const scenarioDir = scenarioFolder(dataset.root, scenario) ?? join(dataset.root, scenario);
+        const scenarioDir = findScenarioDir(dataset.root, scenario) ?? join(dataset.root, scenario);
         const curated = curatedManifest(new AnnotationRepo(store).exportRows(scenario), { datasetId: dataset.id, scenarioDir, workspaceDir });
         if (curated.manifest.train.length === 0) {
           throw new LabError(
