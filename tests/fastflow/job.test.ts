@@ -7,12 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateMiadMini } from '../../src/main/core/datasets/miad-mini/generate';
-import { runCli } from '../../src/main/cli/main';
-import { createLab } from '../../src/main/core/lab';
 import type { RunProgress } from '../../src/shared/calls/runs';
 import { fileDigest, useTmpDirs } from '../helpers/tmp';
-import { jobHost, killAfterCheckpoint, resumeToEnd, waitForEnd } from '../jobs/helpers';
+import { killAfterCheckpoint, miniWorkspaceJobHost, resumeToEnd, waitForEnd } from '../jobs/helpers';
 
 const tmp = useTmpDirs();
 
@@ -23,12 +20,7 @@ const STEPS = 10;
 describe('FastFlow as a job', () => {
   it('streams its loss, and a run SIGKILLed after a checkpoint resumes to the weights and scores of an uninterrupted one', async () => {
     const root = await tmp();
-    await generateMiadMini({ outDir: join(root, 'data'), scenarios: ['nut_and_bolt'], train: 16, test: 8, size: 64, seed: 5 });
-    const ws = join(root, 'ws');
-    (await createLab(ws, { create: true })).close();
-    const quiet = { out: () => undefined, err: () => undefined };
-    expect(await runCli(['import', '--workspace', ws, join(root, 'data'), '--name', 'mini'], quiet)).toBe(0);
-    const t = await jobHost(ws, join(root, 'config'));
+    const { ws, t } = await miniWorkspaceJobHost(root, { scenarios: ['nut_and_bolt'], train: 16, test: 8, size: 64, seed: 5 });
     const config = { datasetId: 1, scenario: 'nut_and_bolt', preset: 'fast', overrides: OVERRIDES };
     const file = (runId: number, name: string) => readFile(join(ws, 'runs', String(runId), name));
     const digest = (runId: number, name: string) => fileDigest(join(ws, 'runs', String(runId), name));

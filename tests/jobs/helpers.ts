@@ -1,5 +1,9 @@
 /** A lab host whose jobs run in real forked processes of the test worker, and ways to wait on its events. */
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCli } from '../../src/main/cli/main';
+import { generateMiadMini, type MiadMiniOptions } from '../../src/main/core/datasets/miad-mini/generate';
+import { createLab } from '../../src/main/core/lab';
 import { createLabHost } from '../../src/main/core/lab-host';
 import { getRun } from '../../src/main/core/store/runs-repo';
 import { PRODUCT_KINDS } from '../../src/main/core/jobs/registry';
@@ -131,4 +135,17 @@ export function resumingFromCheckpointOf(method: string, workspaceDir: string, r
     resumeState: async () => checkpoint,
     backend: null,
   };
+}
+
+/**
+ * What a method's job test starts from: a MIAD-mini dataset generated under `root`, imported (as
+ * dataset 1) into a new workspace `<root>/ws` through the CLI, and a job host on it.
+ */
+export async function miniWorkspaceJobHost(root: string, mini: Omit<MiadMiniOptions, 'outDir'>): Promise<{ ws: string; t: JobHost }> {
+  await generateMiadMini({ outDir: join(root, 'data'), ...mini });
+  const ws = join(root, 'ws');
+  (await createLab(ws, { create: true })).close();
+  const code = await runCli(['import', '--workspace', ws, join(root, 'data'), '--name', 'mini'], { out: () => undefined, err: () => undefined });
+  if (code !== 0) throw new Error(`importing MIAD-mini into ${ws} exited with ${code}`);
+  return { ws, t: await jobHost(ws, join(root, 'config')) };
 }

@@ -11,12 +11,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateMiadMini } from '../../src/main/core/datasets/miad-mini/generate';
-import { runCli } from '../../src/main/cli/main';
-import { createLab } from '../../src/main/core/lab';
-import type { RunInfo } from '../../src/shared/types';
 import { fileDigest, useTmpDirs } from '../helpers/tmp';
-import { jobHost } from '../jobs/helpers';
+import { killAfterCheckpoint, miniWorkspaceJobHost, resumeToEnd, waitForEnd } from '../jobs/helpers';
 
 const tmp = useTmpDirs();
 
@@ -24,33 +20,15 @@ const tmp = useTmpDirs();
 const OVERRIDES = { inputSize: 128, trainImages: 8, batchSize: 4, epochs: 3, checkpointSteps: 2, hiddenDim: 32, heads: 4, feedforward: 64 };
 const STEPS = 6;
 
-function checkpointAt(runId: number, atLeast: number) {
-  return (e: { event: string; payload: unknown }) => e.event === 'runs:checkpoint' && (e.payload as { runId: number }).runId === runId && (e.payload as { step: number }).step >= atLeast;
-}
-
 describe('UniAD as a job', () => {
   it('clips and logs its gradient norm, and a run SIGKILLed after a checkpoint resumes to the weights and scores of an uninterrupted one', async () => {
     const root = await tmp();
-    await generateMiadMini({ outDir: join(root, 'data'), scenarios: ['nut_and_bolt'], train: 8, test: 6, size: 128, seed: 5 });
-    const ws = join(root, 'ws');
-    (await createLab(ws, { create: true })).close();
-    const quiet = { out: () => undefined, err: () => undefined };
-    expect(await runCli(['import', '--workspace', ws, join(root, 'data'), '--name', 'mini'], quiet)).toBe(0);
-    const t = await jobHost(ws, join(root, 'config'));
-    const finished = async (runId: number): Promise<RunInfo> => {
-      for (let i = 0; ; i++) {
-        try {
-          return await t.waitForStatus(runId, ['done', 'failed', 'cancelled']);
-        } catch (error) {
-          if (i >= 5) throw error;
-        }
-      }
-    };
+    const { ws, t } = await miniWorkspaceJobHost(root, { scenarios: ['nut_and_bolt'], train: 8, test: 6, size: 128, seed: 5 });
     const config = { datasetId: 1, scenario: 'nut_and_bolt', preset: 'fast', overrides: OVERRIDES };
     const digest = (runId: number, name: string) => fileDigest(join(ws, 'runs', String(runId), name));
 
     const straight = await t.start('uniad', config, { backend: 'wasm' });
-    expect((await finished(straight.id)).status).toBe('done');
+    expect((await waitForEnd(t, straight.id)).status).toBe('done');
     const series = (await t.host.invoke('runs:series', { runId: straight.id })) as Record<string, { step: number; value: number }[]>;
     expect(series['loss']!.map((p) => p.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
     expect(series['grad_norm']).toHaveLength(STEPS);
@@ -59,16 +37,8 @@ describe('UniAD as a job', () => {
     expect(result.summary.featureCache.train).toEqual({ hits: 16, misses: 8 });
 
     const run = await t.start('uniad', config, { backend: 'wasm' });
-    await t.waitFor(checkpointAt(run.id, 2), 'checkpoint 2');
-    process.kill(t.handles.get(run.id)!.pid!, 'SIGKILL');
-    expect((await finished(run.id)).status).toBe('failed');
-    const from = t.events.length;
-    await t.host.invoke('runs:resume', { runId: run.id });
-    const resumedEnd = (e: { event: string; payload: unknown }) =>
-      t.events.indexOf(e as (typeof t.events)[number]) >= from && e.event === 'runs:changed' && (e.payload as { run: RunInfo }).run.id === run.id && ['done', 'failed', 'cancelled'].includes((e.payload as { run: RunInfo }).run.status);
-    let ended: { payload: unknown } | null = null;
-    for (let i = 0; !ended; i++) ended = await t.waitFor(resumedEnd, 'resumed run to end').catch((error: unknown) => (i >= 5 ? Promise.reject(error) : null));
-    expect((ended.payload as { run: RunInfo }).run.status).toBe('done');
+    expect((await killAfterCheckpoint(t, run.id, 2)).status).toBe('failed');
+    expect((await resumeToEnd(t, run.id)).status).toBe('done');
     const summary = JSON.parse((await readFile(join(ws, 'runs', String(run.id), 'result.json'))).toString()) as { summary: { train: { resumedFromStep: number } } };
     expect(summary.summary.train.resumedFromStep).toBeGreaterThanOrEqual(2);
     expect(summary.summary.train.resumedFromStep).toBeLessThan(STEPS);
