@@ -64,7 +64,7 @@ describe('FastFlow bad input', () => {
     const path = join(dir, 'rd.safetensors');
     await writeSafetensors(path, rd.stateDict(), { method: 'reverse_distillation', preset: 'fast' });
     rd.dispose();
-    await expect(run('fast', { ...TINY, flowWeights: path })).rejects.toThrow(/flowWeights .*rd\.safetensors is not a FastFlow checkpoint: it has no norms\.\* and nf_flows\.\* tensors; it was written by method reverse_distillation/);
+    await expect(run('fast', { ...TINY, flowWeights: path })).rejects.toThrow(/flowWeights .*rd\.safetensors is not a FastFlow checkpoint: it has no norms\.\*, nf_flows\.\* tensors; it was written by method reverse_distillation/);
     await expect(run('fast', { ...TINY, flowWeights: join(dir, 'missing.safetensors') })).rejects.toThrow(/flowWeights: cannot read .*missing\.safetensors/);
   });
 

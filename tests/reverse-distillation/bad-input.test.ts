@@ -80,7 +80,7 @@ describe('Reverse Distillation bad input', () => {
     const path = join(dir, 'ae.safetensors');
     await writeSafetensors(path, ae.stateDict(), { method: 'autoencoder', preset: 'fast' });
     ae.dispose();
-    await expect(run('fast', { ...TINY, studentWeights: path })).rejects.toThrow(/studentWeights .*ae\.safetensors is not a Reverse Distillation checkpoint: it has no bn\.\* and decoder\.\* tensors; it was written by method autoencoder/);
+    await expect(run('fast', { ...TINY, studentWeights: path })).rejects.toThrow(/studentWeights .*ae\.safetensors is not a Reverse Distillation checkpoint: it has no bn\.\* tensors; it was written by method autoencoder/);
     await expect(run('fast', { ...TINY, studentWeights: join(dir, 'missing.safetensors') })).rejects.toThrow(/studentWeights: cannot read .*missing\.safetensors/);
   });
 

@@ -9,10 +9,10 @@
  * run folder (`synthesis.json`) with the synthesis' throughput. Loaded only in the job process and
  * by tests.
  */
+import { buildWithWeights, methodWeightsHeader } from '../components/method-weights';
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { LabError } from '../../../../shared/errors';
-import { decodeSafetensors, readSafetensorsHeader } from '../../engine/safetensors';
 import { join } from 'node:path';
 import { Adam, multiStepLR } from '../../engine/optim/index';
 import { openTextureSource } from '../components/anomaly-source';
@@ -38,22 +38,7 @@ const DRAEM_MODULES = ['encoder', 'decoder', 'encoder_segment', 'decoder_segment
  */
 export async function checkModelWeights(config: DraemConfig): Promise<void> {
   const path = config.modelWeights;
-  let header: Awaited<ReturnType<typeof readSafetensorsHeader>>;
-  try {
-    header = await readSafetensorsHeader(path);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new LabError(/ENOENT|EACCES|EISDIR/.test(message) ? `modelWeights: cannot read ${path}: ${message}` : `modelWeights: ${message}`, 'ValidationError');
-  }
-  const names = [...header.tensors.keys()];
-  const missing = DRAEM_MODULES.filter((m) => !names.some((n) => n.startsWith(`${m}.`)));
-  if (missing.length) {
-    const by = header.metadata['method'] ? `; it was written by method ${header.metadata['method']}` : '';
-    throw new LabError(
-      `modelWeights ${path} is not a DRAEM checkpoint: it has no ${missing.map((m) => `${m}.*`).join(', ')} tensors (DRAEM's are encoder.*, decoder.* of the reconstructive and encoder_segment.*, decoder_segment.* of the discriminative network)${by}`,
-      'ValidationError',
-    );
-  }
+  const header = await methodWeightsHeader('modelWeights', path, 'DRAEM checkpoint', DRAEM_MODULES, "DRAEM's are encoder.*, decoder.* of the reconstructive and encoder_segment.*, decoder_segment.* of the discriminative network");
   // The first convolution of each network is [width, in, 3, 3] (torch layout).
   const found = {
     reconstructiveWidth: header.tensors.get('encoder.block1.0.weight')?.shape[0],
@@ -70,18 +55,7 @@ export async function checkModelWeights(config: DraemConfig): Promise<void> {
 
 /** The model of a config: seeded, then loaded from its modelWeights when it names some (strictly: any other mismatch is refused by name). */
 export function buildModel(config: DraemConfig): DraemModel {
-  const model = buildDraem(config);
-  try {
-    if (config.modelWeights) {
-      const bytes = readFileSync(config.modelWeights);
-      const { tensors } = decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), config.modelWeights);
-      model.loadStateDict(tensors, { source: config.modelWeights });
-    }
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-  return model;
+  return buildWithWeights(() => buildDraem(config), config.modelWeights);
 }
 
 /**

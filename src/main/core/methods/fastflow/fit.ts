@@ -6,12 +6,12 @@
  * predictor maps the test images' z to FastFlow's anomaly map (anomaly-map.ts) and shows each
  * scale's map beside it. Loaded only in the job process and by tests.
  */
+import { buildWithWeights, methodWeightsHeader } from '../components/method-weights';
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync } from 'node:fs';
 import { LabError } from '../../../../shared/errors';
 import { checkArchitecture, type ResNetLayer } from '../../engine/backbones/index';
 import { Adam } from '../../engine/optim/index';
-import { decodeSafetensors, readSafetensorsHeader } from '../../engine/safetensors';
+import { readSafetensorsHeader } from '../../engine/safetensors';
 import { heatRgb } from '../components/heat-rgb';
 import type { FitRequest } from '../method';
 import { backboneInputs } from '../harness/backbone-inputs';
@@ -45,18 +45,7 @@ export async function checkBackboneWeights(path: string, config: Pick<FastflowCo
  */
 export async function checkFlowWeights(config: FastflowConfig): Promise<void> {
   const path = config.flowWeights;
-  let header: Awaited<ReturnType<typeof readSafetensorsHeader>>;
-  try {
-    header = await readSafetensorsHeader(path);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new LabError(/ENOENT|EACCES|EISDIR/.test(message) ? `flowWeights: cannot read ${path}: ${message}` : `flowWeights: ${message}`, 'ValidationError');
-  }
-  const names = [...header.tensors.keys()];
-  if (!names.some((n) => n.startsWith('norms.')) || !names.some((n) => n.startsWith('nf_flows.'))) {
-    const by = header.metadata['method'] ? `; it was written by method ${header.metadata['method']}` : '';
-    throw new LabError(`flowWeights ${path} is not a FastFlow checkpoint: it has no norms.* and nf_flows.* tensors${by}`, 'ValidationError');
-  }
+  const header = await methodWeightsHeader('flowWeights', path, 'FastFlow checkpoint', ['norms', 'nf_flows']);
   // norms.0.weight is [C1, s/4, s/4]: the backbone and the input size it was trained at.
   const shape = header.tensors.get('norms.0.weight')?.shape ?? [];
   const backbone = FASTFLOW_BACKBONES.find((b) => FASTFLOW_SCALES[b].channels[0] === shape[0]);
@@ -71,18 +60,7 @@ export async function checkFlowWeights(config: FastflowConfig): Promise<void> {
 
 /** The model of a config: seeded, then loaded from its flowWeights when it names some (strictly). */
 export function buildModel(config: FastflowConfig): FastFlow {
-  const model = buildFastFlow(config);
-  try {
-    if (config.flowWeights) {
-      const bytes = readFileSync(config.flowWeights);
-      const { tensors } = decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), config.flowWeights);
-      model.loadStateDict(tensors, { source: config.flowWeights });
-    }
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-  return model;
+  return buildWithWeights(() => buildFastFlow(config), config.flowWeights);
 }
 
 /** The backbone's layer1..3 features of the training and test images, once the weights files are checked. */

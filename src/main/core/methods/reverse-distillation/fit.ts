@@ -8,12 +8,12 @@
  * to RD's anomaly map (anomaly-map.ts) and shows each level's 1 − cos map beside it. Loaded only in
  * the job process and by tests.
  */
+import { buildWithWeights, methodWeightsHeader } from '../components/method-weights';
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync } from 'node:fs';
 import { LabError } from '../../../../shared/errors';
 import { checkArchitecture, type ResNetLayer } from '../../engine/backbones/index';
 import { Adam } from '../../engine/optim/index';
-import { decodeSafetensors, readSafetensorsHeader } from '../../engine/safetensors';
+import { readSafetensorsHeader } from '../../engine/safetensors';
 import { heatRgb } from '../components/heat-rgb';
 import type { FitRequest } from '../method';
 import { backboneInputs } from '../harness/backbone-inputs';
@@ -66,18 +66,7 @@ function describeArchitecture(a: Architecture): string {
  */
 export async function checkStudentWeights(config: ReverseDistillationConfig): Promise<void> {
   const path = config.studentWeights;
-  let header: Awaited<ReturnType<typeof readSafetensorsHeader>>;
-  try {
-    header = await readSafetensorsHeader(path);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new LabError(/ENOENT|EACCES|EISDIR/.test(message) ? `studentWeights: cannot read ${path}: ${message}` : `studentWeights: ${message}`, 'ValidationError');
-  }
-  const names = [...header.tensors.keys()];
-  if (!names.some((n) => n.startsWith('bn.')) || !names.some((n) => n.startsWith('decoder.'))) {
-    const by = header.metadata['method'] ? `; it was written by method ${header.metadata['method']}` : '';
-    throw new LabError(`studentWeights ${path} is not a Reverse Distillation checkpoint: it has no bn.* and decoder.* tensors${by}`, 'ValidationError');
-  }
+  const header = await methodWeightsHeader('studentWeights', path, 'Reverse Distillation checkpoint', ['bn', 'decoder']);
   const found = checkpointArchitecture(header.tensors);
   const wanted: Architecture = config;
   const keys = (['backbone', 'bottleneckWidth', 'bottleneckConv4'] as const).filter((k) => found[k] !== wanted[k]);
@@ -93,18 +82,7 @@ export async function checkStudentWeights(config: ReverseDistillationConfig): Pr
 
 /** The model of a config: seeded, then loaded from its studentWeights when it names some (strictly: any other mismatch is refused by name). */
 export function buildModel(config: ReverseDistillationConfig): ReverseDistillation {
-  const model = buildReverseDistillation(config);
-  try {
-    if (config.studentWeights) {
-      const bytes = readFileSync(config.studentWeights);
-      const { tensors } = decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), config.studentWeights);
-      model.loadStateDict(tensors, { source: config.studentWeights });
-    }
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-  return model;
+  return buildWithWeights(() => buildReverseDistillation(config), config.studentWeights);
 }
 
 /**

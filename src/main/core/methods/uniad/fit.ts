@@ -7,12 +7,11 @@
  * (anomaly-map.ts). A unified run gives it the training images of every scenario of the run.
  * Loaded only in the job process and by tests.
  */
+import { buildWithWeights, methodWeightsHeader } from '../components/method-weights';
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync } from 'node:fs';
 import { LabError } from '../../../../shared/errors';
 import { mulberry32, normalArray, seedFor } from '../../engine/random';
 import { AdamW, stepLR } from '../../engine/optim/index';
-import { decodeSafetensors, readSafetensorsHeader } from '../../engine/safetensors';
 import type { ExtractionCounts } from '../components/feature-extractor';
 import type { FitRequest } from '../method';
 import type { StepInfo } from '../harness/train-loop';
@@ -35,18 +34,8 @@ function describe(a: Pick<UniadConfig, (typeof ARCH_KEYS)[number]>): string {
  */
 export async function checkModelWeights(config: UniadConfig): Promise<void> {
   const path = config.modelWeights;
-  let header: Awaited<ReturnType<typeof readSafetensorsHeader>>;
-  try {
-    header = await readSafetensorsHeader(path);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new LabError(/ENOENT|EACCES|EISDIR/.test(message) ? `modelWeights: cannot read ${path}: ${message}` : `modelWeights: ${message}`, 'ValidationError');
-  }
+  const header = await methodWeightsHeader('modelWeights', path, 'UniAD reconstruction', ['input_proj', 'transformer.decoder']);
   const t = header.tensors;
-  if (!t.has('input_proj.weight') || !t.has('transformer.decoder.norm.weight')) {
-    const by = header.metadata['method'] ? `; it was written by method ${header.metadata['method']}` : '';
-    throw new LabError(`modelWeights ${path} is not a UniAD reconstruction: it has no input_proj.* and transformer.decoder.* tensors${by}`, 'ValidationError');
-  }
   const count = (prefix: string) => new Set([...t.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length).split('.')[0])).size;
   const hidden = t.get('input_proj.weight')!.shape[0]!;
   const found = {
@@ -65,18 +54,7 @@ export async function checkModelWeights(config: UniadConfig): Promise<void> {
 
 /** The model of a config: seeded, then loaded from modelWeights when it names some (strictly). */
 export function buildModel(config: UniadConfig): Uniad {
-  const model = buildUniad(config);
-  try {
-    if (config.modelWeights) {
-      const bytes = readFileSync(config.modelWeights);
-      const { tensors } = decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), config.modelWeights);
-      model.loadStateDict(tensors, { source: config.modelWeights });
-    }
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-  return model;
+  return buildWithWeights(() => buildUniad(config), config.modelWeights);
 }
 
 /**
