@@ -52,7 +52,9 @@ describe('the demo workspace as a job', () => {
     const info = (await host.invoke('workspaces:createDemo', { dir, options: SMALL })) as WorkspaceInfo;
     expect(spawned.map((s) => s.kind)).toEqual(['demo']);
     expect(info).toMatchObject({ dir, name: 'ws', datasetCount: 1, sampleCount: 2 * (3 + 4) });
-    expect(progress.some((p) => p.phase === 'generating' && p.scenario === 'wind_turbine')).toBe(true);
+    // Progress names the scenario being generated; job progress is sent at most every 100 ms (the first
+    // and last of a phase always), so which scenarios show up depends on the machine's speed.
+    expect(progress.some((p) => p.phase === 'generating' && (SMALL.scenarios as readonly string[]).includes(p.scenario ?? ''))).toBe(true);
     expect(progress.at(-1)?.phase).toBe('done');
     // The dataset is where the store says it is, and nothing of the staging folder is left.
     const samples = (await host.invoke('samples:list', { datasetId: 1, limit: 50 })) as { samples: { path: string }[] };
