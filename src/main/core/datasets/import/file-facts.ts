@@ -18,7 +18,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { pngSize, PngError } from '../../image/png';
 import { readImageSize, readImageSizeFromBuffer, ImageSizeError } from '../../image/image-size';
@@ -30,10 +30,9 @@ export const HEAD_BYTES = 64 * 1024;
 export const TAIL_BYTES = 64;
 const CHUNK_BYTES = 1024 * 1024;
 
-/** A file to read; with `known`, a file whose size and mtime match is not read again. */
+/** A file to read. */
 export interface FactRequest {
   path: string;
-  known?: { size: number; mtimeMs: number } | undefined;
 }
 
 /** What the streamed PNG walk found wrong (null: a whole chain to IEND with an IDAT, every CRC right). */
@@ -42,12 +41,16 @@ export type PngWalkProblem = { problem: 'corrupt-image' | 'truncated-image'; det
 /** What a reader returns per request, in request order. */
 export type RawFacts =
   | { status: 'read'; size: number; mtimeMs: number; hash: string; head: Uint8Array; tail: Uint8Array; png: PngWalkProblem | null }
-  | { status: 'unchanged'; size: number; mtimeMs: number }
   | { status: 'error'; code: string };
 
 export interface FactReader {
   /** Reads a batch; results in the same order. */
   read(batch: readonly FactRequest[]): Promise<RawFacts[]>;
+  /**
+   * Size and mtime (whole ms) of each path, following links, as pairs: [size0, mtime0, size1, …];
+   * NaN for a path that is not a readable regular file. No file is opened.
+   */
+  stat(paths: readonly string[]): Promise<Float64Array>;
   close(): Promise<void>;
   readonly description: string;
 }
@@ -211,10 +214,11 @@ export function sha256Hex(bytes: Uint8Array): string {
 // --- worker pool -------------------------------------------------------------------------------------
 
 /**
- * The worker: a batch of [path, knownSize, knownMtime] in, a batch of facts out, head and tail
- * transferred. The file streams through one reused buffer; head and tail go in fresh ArrayBuffers
- * (never Buffer's shared pool, which a transfer would detach). mtimes are whole milliseconds, as
- * the store keeps them.
+ * The worker: a batch of paths in, a batch of facts out, head and tail transferred; or a list of
+ * paths to stat (a rescan's first pass), their sizes and mtimes out in one transferred array. The
+ * file streams through one reused buffer; head and tail go in fresh ArrayBuffers (never Buffer's
+ * shared pool, which a transfer would detach). mtimes are whole milliseconds, as the store keeps
+ * them.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -224,17 +228,28 @@ const { crc32 } = require('node:zlib');
 ${PNG_WALK_SOURCE}
 const PNG_SIG = [137, 80, 78, 71, 13, 10, 26, 10];
 const chunk = new Uint8Array(${CHUNK_BYTES});
-parentPort.on('message', ({ id, batch }) => {
+parentPort.on('message', ({ id, batch, stat: statList }) => {
+  if (statList !== undefined) {
+    const stat = statList.split('\\0');
+    const out = new Float64Array(stat.length * 2).fill(NaN);
+    for (let i = 0; i < stat.length; i++) {
+      try {
+        const st = fs.statSync(stat[i], { throwIfNoEntry: false });
+        if (st && st.isFile()) { out[2 * i] = st.size; out[2 * i + 1] = Math.floor(st.mtimeMs); }
+      } catch {}
+    }
+    parentPort.postMessage({ id, stats: out }, [out.buffer]);
+    return;
+  }
   const results = [];
   const transfer = [];
-  for (const [path, knownSize, knownMtime] of batch) {
+  for (const path of batch) {
     let fd = -1;
     try {
       fd = fs.openSync(path, 'r');
       const st = fs.fstatSync(fd);
       if (!st.isFile()) { results.push({ status: 'error', code: 'ENOTFILE' }); continue; }
       const mtimeMs = Math.floor(st.mtimeMs);
-      if (knownSize === st.size && knownMtime === mtimeMs) { results.push({ status: 'unchanged', size: st.size, mtimeMs }); continue; }
       const hash = createHash('sha256');
       const head = new Uint8Array(Math.min(st.size, ${HEAD_BYTES}));
       let tail = new Uint8Array(0);
@@ -270,7 +285,7 @@ parentPort.on('message', ({ id, batch }) => {
 `;
 
 interface Pending {
-  resolve: (r: RawFacts[]) => void;
+  resolve: (r: unknown) => void;
   reject: (e: Error) => void;
 }
 
@@ -280,10 +295,10 @@ class WorkerSlot {
   private failed: Error | null = null;
 
   constructor(readonly worker: Worker) {
-    worker.on('message', (msg: { id: number; results: RawFacts[] }) => {
+    worker.on('message', (msg: { id: number; results?: RawFacts[]; stats?: Float64Array }) => {
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
-      p?.resolve(msg.results);
+      p?.resolve(msg.results ?? msg.stats);
     });
     const fail = (error: Error) => {
       this.failed = error;
@@ -301,11 +316,20 @@ class WorkerSlot {
   }
 
   run(batch: readonly FactRequest[]): Promise<RawFacts[]> {
+    return this.post<RawFacts[]>({ batch: batch.map((r) => r.path) });
+  }
+
+  /** The paths go as one string, NUL-separated (no path holds a NUL): one string to copy, not thousands. */
+  stat(paths: readonly string[]): Promise<Float64Array> {
+    return this.post<Float64Array>({ stat: paths.join('\0') });
+  }
+
+  private post<T>(message: { batch?: string[]; stat?: string }): Promise<T> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, batch: batch.map((r) => [r.path, r.known?.size ?? -1, r.known?.mtimeMs ?? -1]) });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
+      this.worker.postMessage({ id, ...message });
     });
   }
 }
@@ -318,13 +342,15 @@ export function createWorkerReader(size = Math.min(4, Math.max(2, availableParal
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     slots.push(new WorkerSlot(worker));
   }
+  const leastBusy = () => {
+    let best = slots[0]!;
+    for (const s of slots) if (s.load < best.load) best = s;
+    return best;
+  };
   return {
     description: `${size} worker threads`,
-    read(batch) {
-      let best = slots[0]!;
-      for (const s of slots) if (s.load < best.load) best = s;
-      return best.run(batch);
-    },
+    read: (batch) => leastBusy().run(batch),
+    stat: (paths) => leastBusy().stat(paths),
     async close() {
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
@@ -340,7 +366,6 @@ export function createInThreadReader(): FactReader {
       const st = await handle.stat();
       if (!st.isFile()) return { status: 'error', code: 'ENOTFILE' };
       const mtimeMs = Math.floor(st.mtimeMs);
-      if (req.known && req.known.size === st.size && req.known.mtimeMs === mtimeMs) return { status: 'unchanged', size: st.size, mtimeMs };
       const hash = createHash('sha256');
       const head = new Uint8Array(Math.min(st.size, HEAD_BYTES));
       const chunk = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(1, st.size)));
@@ -370,9 +395,21 @@ export function createInThreadReader(): FactReader {
       await handle?.close().catch(() => undefined);
     }
   }
+  async function statInto(out: Float64Array, i: number, path: string): Promise<void> {
+    const st = await stat(path).catch(() => null);
+    if (st?.isFile()) {
+      out[2 * i] = st.size;
+      out[2 * i + 1] = Math.floor(st.mtimeMs);
+    }
+  }
   return {
     description: 'in-thread fs/promises',
     read: (batch) => Promise.all(batch.map(one)),
+    async stat(paths) {
+      const out = new Float64Array(paths.length * 2).fill(NaN);
+      await Promise.all(paths.map((p, i) => statInto(out, i, p)));
+      return out;
+    },
     close: async () => {},
   };
 }
@@ -409,4 +446,23 @@ export async function readAll(
     }
   }
   await Promise.all(Array.from({ length: inFlight }, lane));
+}
+
+/**
+ * The sizes and mtimes of `paths` (as FactReader.stat), `batchSize` paths a message. Every batch
+ * is handed to the reader before this returns its promise, so the workers stat while the caller's
+ * thread goes on with other work.
+ */
+export function statAll(reader: FactReader, paths: readonly string[], batchSize = 4096): Promise<Float64Array> {
+  const parts: Promise<Float64Array>[] = [];
+  for (let start = 0; start < paths.length; start += batchSize) parts.push(reader.stat(paths.slice(start, start + batchSize)));
+  return Promise.all(parts).then((done) => {
+    const out = new Float64Array(paths.length * 2);
+    let at = 0;
+    for (const d of done) {
+      out.set(d, at);
+      at += d.length;
+    }
+    return out;
+  });
 }
