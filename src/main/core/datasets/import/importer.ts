@@ -197,9 +197,10 @@ async function readFiles(
     } else {
       out.reread.add(rel);
       const path = requests[index]!.path;
-      // Headers, checksums and the pixel limit first: a file they refuse is never decoded.
+      // Headers, checksums and the pixel limit first: a file they refuse is never decoded, nor is a
+      // PNG whose image data the reader already proved whole (its rows inflated and checked there).
       const check = await checkImageHeader({ ...raw, path });
-      const decoded = check.ok ? await decoding(() => checkDecodes(path, check)) : null;
+      const decoded = check.ok && !raw.pixelsVerified ? await decoding(() => checkDecodes(path, check)) : null;
       if (!check.ok) outcome = { ok: false, problem: check.problem, detail: check.detail };
       else if (decoded && !decoded.ok) outcome = { ok: false, problem: decoded.problem, detail: decoded.detail };
       else outcome = { ok: true, facts: { size: raw.size, mtimeMs: raw.mtimeMs, hash: raw.hash, format: check.format, width: check.width, height: check.height } satisfies ImageFacts };
