@@ -9,7 +9,7 @@
  * file reader, clock, a per-row hook) so tests can pass fakes at the edges.
  */
 import { stat } from 'node:fs/promises';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve, sep } from 'node:path';
 import {
   SKIP,
   mappingKey,
@@ -340,7 +340,10 @@ export async function rescanDataset(
   let byRel = new Map<string, StoredSample>();
   const facts = await withReader(deps, async (reader) => {
     // The workers stat every file while this thread loads the stored rows.
-    const stats = statAll(reader, [...toRead.images, ...toRead.masks].map((rel) => join(root, rel)));
+    // root is resolved and rels are walked names joined by '/', which every platform's file calls
+    // accept: plain concatenation spares path.join's normalising pass over 122,500 paths.
+    const prefix = root.endsWith(sep) ? root : root + sep;
+    const stats = statAll(reader, [...toRead.images, ...toRead.masks].map((rel) => prefix + rel));
     stored = repo.samples(dataset.id);
     byRel = new Map(stored.map((s) => [s.relPath, s]));
     return readFiles(root, toRead.images, toRead.masks, reader, { samples: byRel, stats: await stats }, deps, progress);
