@@ -4,13 +4,14 @@
  * rescans after changes, and an import that fails mid-way.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateMiadMini } from '../../src/main/core/datasets/miad-mini/generate';
 import { Store } from '../../src/main/core/store/store';
 import { ImportRepo } from '../../src/main/core/store/import-repo';
 import { importFolder, rescanDataset, scanFolder } from '../../src/main/core/datasets/import/importer';
-import { createInThreadReader } from '../../src/main/core/datasets/import/file-facts';
+import { createInThreadReader, createWorkerReader } from '../../src/main/core/datasets/import/file-facts';
+import { encodePng } from '../../src/main/core/image/png';
 import { nodeWalkFs, type WalkFs } from '../../src/main/core/datasets/import/walk';
 import type { ImportProgress, ImportReport } from '../../src/shared/calls/import';
 import { isDefectAllowed, isScenario } from '../../src/shared/taxonomy';
@@ -286,17 +287,17 @@ describe('rescan', () => {
     await writeTree(root, scenarioFiles('witness_mark', ['looseness'], { seed: 900, perDefect: 3 }));
     const store = await freshStore();
     const { datasetId } = await importFolder(store, { root });
-    // Count the files a rescan reads (anything its reader does not answer 'unchanged').
+    // Count the files a rescan reads (a stat is not a read).
     let read: string[] = [];
     const makeReader = () => {
       const inner = createInThreadReader();
       return {
         description: inner.description,
         close: () => inner.close(),
+        stat: (paths: readonly string[]) => inner.stat(paths),
         read: async (batch: Parameters<typeof inner.read>[0]) => {
-          const out = await inner.read(batch);
-          out.forEach((r, i) => r.status !== 'unchanged' && read.push(batch[i]!.path.slice(root.length + 1)));
-          return out;
+          read.push(...batch.map((r) => r.path.slice(root.length + 1)));
+          return inner.read(batch);
         },
       };
     };
@@ -322,6 +323,57 @@ describe('rescan', () => {
     expect(again.report.changes).toMatchObject({ modified: 0, relabelled: 0 });
     expect(problem(again.report, 'mask-size-mismatch')).toBeDefined();
     store.close();
+  });
+
+  for (const [name, makeReader] of [['worker pool', () => createWorkerReader(2)], ['in-thread reader', createInThreadReader]] as const) {
+    it(`${name}: the stat pass finds an added, a removed, a same-size rewritten image and a same-size rewritten mask`, async () => {
+      const root = await tmp();
+      // Stored deflate (level 0): a PNG's length depends only on its size, so a rewrite keeps the file size.
+      const stored = (seed: number, channels: 1 | 3) => encodePng(Uint8Array.from({ length: 16 * 16 * channels }, (_, i) => (i * 29 + seed) & 0xff), 16, 16, channels, { level: 0 });
+      await writeTree(root, {
+        ...scenarioFiles('witness_mark', ['looseness'], { seed: 1400 }),
+        'witness_mark/train/good/001.png': stored(1, 3),
+        'witness_mark/ground_truth/looseness/000_mask.png': stored(2, 1),
+      });
+      const store = await freshStore();
+      const { datasetId } = await importFolder(store, { root }, { makeReader });
+      const before = new Map(rows(store).map((r) => [r.rel_path as string, r]));
+
+      const image = join(root, 'witness_mark/train/good/001.png');
+      const mask = join(root, 'witness_mark/ground_truth/looseness/000_mask.png');
+      const [newImage, newMask] = [stored(101, 3), stored(102, 1)];
+      expect([newImage.length, newMask.length]).toEqual([(await readFile(image)).length, (await readFile(mask)).length]);
+      await writeFile(image, newImage);
+      await writeFile(mask, newMask);
+      // A new mtime, whatever the file system's timestamp granularity.
+      const later = new Date(Date.now() + 60_000);
+      await utimes(image, later, later);
+      await utimes(mask, later, later);
+      await writeFile(join(root, 'witness_mark/train/good/new.png'), png(1450));
+      await rm(join(root, 'witness_mark/train/good/000.png'));
+
+      const { report } = await rescanDataset(store, { datasetId }, { makeReader });
+      expect(report.changes).toEqual({ added: 1, removed: 1, modified: 2, touched: 0, unchanged: 4, relabelled: 0 });
+      const after = new Map(rows(store).map((r) => [r.rel_path as string, r]));
+      expect(after.get('witness_mark/train/good/001.png')!.content_hash).not.toBe(before.get('witness_mark/train/good/001.png')!.content_hash);
+      expect(after.get('witness_mark/test/looseness/000.png')!.mask_mtime_ms).toBe(Math.floor((await stat(mask)).mtimeMs));
+      expect(after.has('witness_mark/train/good/new.png')).toBe(true);
+      expect(after.has('witness_mark/train/good/000.png')).toBe(false);
+      store.close();
+    });
+  }
+
+  it('both readers stat alike: size and whole-ms mtime of a file, NaN for a folder and a missing path', async () => {
+    const root = await writeTree(await tmp(), { 'a.png': png(1500) });
+    const paths = [join(root, 'a.png'), root, join(root, 'missing.png')];
+    const info = await stat(paths[0]!);
+    for (const reader of [createWorkerReader(2), createInThreadReader()]) {
+      try {
+        expect([...(await reader.stat(paths))]).toEqual([info.size, Math.floor(info.mtimeMs), NaN, NaN, NaN, NaN]);
+      } finally {
+        await reader.close();
+      }
+    }
   });
 
   it('a new unmapped folder blocks the rescan until mapped; the user mapping is kept', async () => {

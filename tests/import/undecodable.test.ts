@@ -11,7 +11,8 @@ import sharp from 'sharp';
 import { Store } from '../../src/main/core/store/store';
 import { importFolder, rescanDataset } from '../../src/main/core/datasets/import/importer';
 import { HEAD_BYTES, createInThreadReader, createWorkerReader, type FactReader } from '../../src/main/core/datasets/import/file-facts';
-import { crc32 } from '../../src/main/core/image/png';
+import { crc32, pngChunk } from '../../src/main/core/image/png';
+import { deflateSync } from 'node:zlib';
 import { useTmpDirs } from '../helpers/tmp';
 import { maskPng, png, scenarioFiles, writeTree } from './helpers';
 
@@ -108,6 +109,76 @@ describe('undecodable images at import', () => {
   });
 });
 
+/** A PNG of `width`×`height` 8-bit gray from `rows` (each a filter byte then the row), every CRC right. */
+function grayPng(width: number, height: number, rows: Uint8Array, trailing = new Uint8Array(0)): Uint8Array {
+  const ihdr = new Uint8Array(13);
+  const view = new DataView(ihdr.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  ihdr[8] = 8;
+  const idat = new Uint8Array([...deflateSync(rows), ...trailing]);
+  return new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, ...pngChunk('IHDR', ihdr), ...pngChunk('IDAT', idat), ...pngChunk('IEND', new Uint8Array(0))]);
+}
+
+function grayRows(width: number, height: number, filter = 0): Uint8Array {
+  const rows = new Uint8Array((width + 1) * height);
+  for (let y = 0; y < height; y++) {
+    rows[y * (width + 1)] = filter;
+    for (let x = 0; x < width; x++) rows[y * (width + 1) + 1 + x] = (x * 9 + y * 5) & 0xff;
+  }
+  return rows;
+}
+
+describe("the reader's PNG pixel check", () => {
+  it('proves common PNGs whole without decoding; leaves the rest, and every defect, to the decode', async () => {
+    const rgb16 = copy(await sharp({ create: { width: 24, height: 20, channels: 4, background: { r: 9, g: 80, b: 200, alpha: 0.5 } } }).toColourspace('rgb16').png().toBuffer());
+    const files: Record<string, Uint8Array> = {
+      'rgb.png': png(5600, 32, 24),
+      'gray.png': maskPng(20, 12),
+      'gray-built.png': grayPng(10, 6, grayRows(10, 6)),
+      'rgba16.png': rgb16,
+      // Valid, but outside what the check covers: decoded instead.
+      'palette.png': copy(await sharp(png(5601, 32, 32), { raw: undefined }).png({ palette: true }).toBuffer()),
+      'interlaced.png': copy(await sharp(png(5602, 32, 32)).png({ progressive: true }).toBuffer()),
+      // Defects that headers and CRCs do not show.
+      'wider.png': withSize(copy(png(5603, 32, 32)), 64, 32),
+      'narrower.png': withSize(copy(png(5604, 32, 32)), 16, 32),
+      'filter-7.png': grayPng(10, 6, grayRows(10, 6, 7)),
+      'short-rows.png': grayPng(10, 6, grayRows(10, 5)),
+      'after-stream.png': grayPng(10, 6, grayRows(10, 6), new Uint8Array([1, 2, 3, 4])),
+    };
+    const dir = await writeTree(await tmp(), files);
+    const names = Object.keys(files);
+    for (const reader of [createWorkerReader(2), createInThreadReader()]) {
+      try {
+        const facts = await reader.read(names.map((n) => ({ path: join(dir, n) })));
+        const verified = Object.fromEntries(facts.map((f, i) => [names[i], f.status === 'read' && f.png === null && f.pixelsVerified]));
+        expect(verified).toEqual({
+          'rgb.png': true, 'gray.png': true, 'gray-built.png': true, 'rgba16.png': true,
+          'palette.png': false, 'interlaced.png': false,
+          'wider.png': false, 'narrower.png': false, 'filter-7.png': false, 'short-rows.png': false, 'after-stream.png': false,
+        });
+      } finally {
+        await reader.close();
+      }
+    }
+
+    // The import decodes what the check left: the valid ones are imported, the broken ones reported.
+    const root = await tmp();
+    await writeTree(root, {
+      ...scenarioFiles('metal_welding', ['weld_pit'], { seed: 5700 }),
+      ...Object.fromEntries(Object.entries(files).map(([n, b]) => [`metal_welding/train/good/${n}`, b])),
+    });
+    const store = await Store.open(await tmp());
+    const { report } = await importFolder(store, { root });
+    const corrupt = report.problems.find((g) => g.kind === 'corrupt-image')?.examples.map((e) => e.path.split('/').pop()).sort();
+    expect(corrupt).toEqual(['filter-7.png', 'narrower.png', 'short-rows.png', 'wider.png']);
+    const rels = (store.connection.prepare('SELECT rel_path FROM samples').all() as { rel_path: string }[]).map((r) => r.rel_path.split('/').pop());
+    for (const fine of ['rgb.png', 'gray.png', 'gray-built.png', 'rgba16.png', 'palette.png', 'interlaced.png']) expect(rels).toContain(fine);
+    store.close();
+  });
+});
+
 describe('the readers stream', () => {
   for (const [name, make] of [['worker pool', () => createWorkerReader(2)], ['in-thread', createInThreadReader]] as const) {
     it(`${name}: a 48 MiB file is hashed whole but only its head comes back`, async () => {
@@ -123,7 +194,7 @@ describe('the readers stream', () => {
       try {
         const [facts] = await reader.read([{ path }]);
         // Keys first: a failure must not print 48 MiB of bytes.
-        expect(Object.keys(facts!).sort()).toEqual(['hash', 'head', 'mtimeMs', 'png', 'size', 'status', 'tail']);
+        expect(Object.keys(facts!).sort()).toEqual(['hash', 'head', 'mtimeMs', 'pixelsVerified', 'png', 'size', 'status', 'tail']);
         if (facts?.status !== 'read') throw new Error('not read');
         expect([facts.size, facts.png]).toEqual([48 * 1024 * 1024, null]);
         expect(facts.head.length).toBe(HEAD_BYTES);

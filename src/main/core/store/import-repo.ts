@@ -34,24 +34,25 @@ export interface StoredSample extends ImportRow {
   id: number;
 }
 
-interface SampleRow {
-  id: number;
-  scenario: string;
-  split: Split;
-  label: string;
-  rel_path: string;
-  mask_rel_path: string | null;
-  mask_file_size: number | null;
-  mask_mtime_ms: number | null;
-  width: number;
-  height: number;
-  format: string | null;
-  file_size: number | null;
-  mtime_ms: number | null;
-  content_hash: string | null;
-  issues: string | null;
-  source_folder: string | null;
-}
+/** A samples row in raw mode: id, then SAMPLE_COLUMNS in order. */
+type SampleTuple = [
+  id: number,
+  scenario: string,
+  split: Split,
+  label: string,
+  relPath: string,
+  maskRelPath: string | null,
+  maskFileSize: number | null,
+  maskMtimeMs: number | null,
+  width: number,
+  height: number,
+  format: string | null,
+  fileSize: number | null,
+  mtimeMs: number | null,
+  contentHash: string | null,
+  issues: string | null,
+  sourceFolder: string | null,
+];
 
 const SAMPLE_COLUMNS = 'scenario, split, label, rel_path, mask_rel_path, mask_file_size, mask_mtime_ms, width, height, format, file_size, mtime_ms, content_hash, issues, source_folder';
 
@@ -120,26 +121,35 @@ export class ImportRepo {
     for (const id of ids) del.run(id);
   }
 
+  /**
+   * Every sample of a dataset as a rescan compares it. Rows come as arrays (raw mode) and are
+   * built into objects once: at 105,000 samples that halves the time of better-sqlite3's
+   * objects mapped again.
+   */
   samples(datasetId: number): StoredSample[] {
-    const rows = this.db.prepare(`SELECT id, ${SAMPLE_COLUMNS} FROM samples WHERE dataset_id = ?`).all(datasetId) as SampleRow[];
-    return rows.map((r) => ({
-      id: r.id,
-      scenario: r.scenario,
-      split: r.split,
-      label: r.label,
-      relPath: r.rel_path,
-      maskRelPath: r.mask_rel_path,
-      maskFileSize: r.mask_file_size,
-      maskMtimeMs: r.mask_mtime_ms,
-      width: r.width,
-      height: r.height,
-      format: (r.format ?? 'png') as 'png' | 'jpeg',
-      fileSize: r.file_size ?? -1,
-      mtimeMs: r.mtime_ms ?? -1,
-      contentHash: r.content_hash ?? '',
-      issues: r.issues ? (JSON.parse(r.issues) as ImportRow['issues']) : [],
-      sourceFolder: r.source_folder ?? '',
-    }));
+    const out: StoredSample[] = [];
+    const rows = this.db.prepare(`SELECT id, ${SAMPLE_COLUMNS} FROM samples WHERE dataset_id = ?`).raw(true).iterate(datasetId) as IterableIterator<SampleTuple>;
+    for (const r of rows) {
+      out.push({
+        id: r[0],
+        scenario: r[1],
+        split: r[2],
+        label: r[3],
+        relPath: r[4],
+        maskRelPath: r[5],
+        maskFileSize: r[6],
+        maskMtimeMs: r[7],
+        width: r[8],
+        height: r[9],
+        format: (r[10] ?? 'png') as 'png' | 'jpeg',
+        fileSize: r[11] ?? -1,
+        mtimeMs: r[12] ?? -1,
+        contentHash: r[13] ?? '',
+        issues: r[14] ? (JSON.parse(r[14]) as ImportRow['issues']) : [],
+        sourceFolder: r[15] ?? '',
+      });
+    }
+    return out;
   }
 
   sampleCount(datasetId: number): number {

@@ -3,9 +3,12 @@
  * size from its headers, and whether it is whole. A file is read once, as a stream through a
  * 1 MiB buffer (a 1.5 GB file costs 1 MiB, never its size): the stream feeds the hash and, for a
  * PNG, a walk of its chunk chain that checks every chunk's CRC up to IEND; only the first
- * HEAD_BYTES (headers) and the last TAIL_BYTES (JPEG's end marker) are kept. The importer then
- * decodes each image once (decode-check.ts), which finds what no header shows (image data that
- * does not match its header, a corrupt JPEG stream).
+ * HEAD_BYTES (headers) and the last TAIL_BYTES (JPEG's end marker) are kept. What no header shows
+ * (image data that does not match its header, a corrupt JPEG stream) takes a decode: for a common
+ * PNG (8 or 16-bit gray, RGB, RGBA, not interlaced, up to 2048 × 2048) the walk itself inflates the
+ * image data and checks its length and row filters (pixelsVerified), a few microseconds for a small
+ * image; the importer has sharp decode every other image once (decode-check.ts), and a PNG the
+ * check did not prove whole, so a defect is always reported with the decoder's own message.
  *
  * Reading and hashing run in a small pool of worker threads (synchronous fs calls there are much
  * cheaper per small file than the async ones that hop through libuv's pool); each worker hands
@@ -18,8 +21,8 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import { crc32 } from 'node:zlib';
+import { open, stat } from 'node:fs/promises';
+import { crc32, inflateSync } from 'node:zlib';
 import { pngSize, PngError } from '../../image/png';
 import { readImageSize, readImageSizeFromBuffer, ImageSizeError } from '../../image/image-size';
 import { IMPORT_MAX_PIXELS, type ImportProblemKind } from '../../../../shared/calls/import';
@@ -29,11 +32,17 @@ export const HEAD_BYTES = 64 * 1024;
 /** Bytes of a file's end kept (JPEG's EOI; encoders may pad a few bytes after it). */
 export const TAIL_BYTES = 64;
 const CHUNK_BYTES = 1024 * 1024;
+/**
+ * The PNG pixel check (PNG_WALK_SOURCE's pixelsVerified) holds a file's image data and its
+ * inflated rows: it runs only while they stay under these bounds (a 2048 × 2048 RGBA image), and
+ * larger images are decoded by sharp in bounded memory instead.
+ */
+const PIXEL_CHECK_MAX_BYTES = 16 * 1024 * 1024;
+const PIXEL_CHECK_MAX_RAW = 2048 * (2048 * 4 + 1);
 
-/** A file to read; with `known`, a file whose size and mtime match is not read again. */
+/** A file to read. */
 export interface FactRequest {
   path: string;
-  known?: { size: number; mtimeMs: number } | undefined;
 }
 
 /** What the streamed PNG walk found wrong (null: a whole chain to IEND with an IDAT, every CRC right). */
@@ -41,13 +50,27 @@ export type PngWalkProblem = { problem: 'corrupt-image' | 'truncated-image'; det
 
 /** What a reader returns per request, in request order. */
 export type RawFacts =
-  | { status: 'read'; size: number; mtimeMs: number; hash: string; head: Uint8Array; tail: Uint8Array; png: PngWalkProblem | null }
-  | { status: 'unchanged'; size: number; mtimeMs: number }
+  | {
+      status: 'read';
+      size: number;
+      mtimeMs: number;
+      hash: string;
+      head: Uint8Array;
+      tail: Uint8Array;
+      png: PngWalkProblem | null;
+      /** A PNG whose pixel data the walk proved whole (PNG_WALK_SOURCE's pixelsVerified): no decode needed. */
+      pixelsVerified: boolean;
+    }
   | { status: 'error'; code: string };
 
 export interface FactReader {
   /** Reads a batch; results in the same order. */
   read(batch: readonly FactRequest[]): Promise<RawFacts[]>;
+  /**
+   * Size and mtime (whole ms) of each path, following links, as pairs: [size0, mtime0, size1, …];
+   * NaN for a path that is not a readable regular file. No file is opened.
+   */
+  stat(paths: readonly string[]): Promise<Float64Array>;
   close(): Promise<void>;
   readonly description: string;
 }
@@ -63,8 +86,13 @@ export type ImageCheck =
  * The first 8 bytes (the signature) are skipped: call it only for a file that starts with one.
  */
 const PNG_WALK_SOURCE = `
-function pngWalker(crc32) {
+function pngWalker(crc32, inflateSync) {
   var pos = 0, phase = 0, hbuf = [], remaining = 0, crc = 0, type = '', start = 0, sawData = false, problem = null;
+  // The pixel check's state: IHDR's bytes, the IDAT pieces (copies), and whether the file stays
+  // within what the check covers (IHDR, IDAT, IEND and, before the image data, a valid pHYs,
+  // sRGB or gAMA as encoders commonly write; contiguous IDATs; bounded sizes).
+  var ihdr = [], idat = [], idatBytes = 0, checkable = true, lastType = '', small = [];
+  var SMALL = Object.assign(Object.create(null), { pHYs: 9, sRGB: 1, gAMA: 4 }), seen = Object.create(null);
   var be32 = function (b, i) { return ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3]; };
   return {
     feed: function (bytes) {
@@ -76,7 +104,13 @@ function pngWalker(crc32) {
           if (pos === 8) phase = 1;
         } else if (phase === 2) {
           var n = Math.min(remaining, bytes.length - i);
-          crc = crc32(bytes.subarray(i, i + n), crc);
+          var piece = bytes.subarray(i, i + n);
+          crc = crc32(piece, crc);
+          if (checkable && (type === 'IHDR' || SMALL[type])) for (var k = 0; k < n; k++) (type === 'IHDR' ? ihdr : small).push(piece[k]);
+          else if (checkable && type === 'IDAT') {
+            idatBytes += n;
+            if (idatBytes > ${PIXEL_CHECK_MAX_BYTES}) { checkable = false; idat = []; } else idat.push(piece.slice());
+          }
           i += n; pos += n; remaining -= n;
           if (remaining === 0) phase = 3;
         } else {
@@ -91,12 +125,21 @@ function pngWalker(crc32) {
             crc = crc32(Uint8Array.from(hbuf.slice(4)), 0);
             hbuf = [];
             phase = remaining > 0 ? 2 : 3;
+            small = [];
+            if (SMALL[type] ? sawData || seen[type] || remaining !== SMALL[type] : type !== 'IHDR' && type !== 'IDAT' && type !== 'IEND') checkable = false;
+            seen[type] = true;
+            if (type === 'IHDR' && lastType !== '') checkable = false;
+            if (type === 'IDAT' && sawData && lastType !== 'IDAT') checkable = false;
+            lastType = type;
           } else {
             var stored = be32(hbuf, 0);
             hbuf = [];
             if (stored !== crc >>> 0) problem = { problem: 'corrupt-image', detail: 'CRC mismatch in the ' + type + ' chunk at byte ' + start };
             else {
               if (type === 'IDAT') sawData = true;
+              else if (type === 'pHYs' && small[8] > 1) checkable = false;
+              else if (type === 'sRGB' && small[0] > 3) checkable = false;
+              else if (type === 'gAMA' && be32(small, 0) === 0) checkable = false;
               phase = type === 'IEND' ? 4 : 1;
             }
           }
@@ -112,6 +155,35 @@ function pngWalker(crc32) {
       if (!sawData) return { problem: 'corrupt-image', detail: 'PNG without image data (IDAT)' };
       return null;
     },
+    // After end() found nothing wrong: true when the image data inflates (zlib's own checksum
+    // included) to exactly the bytes IHDR's size gives, with nothing left over, and every row
+    // starts with a valid filter type: what decoding would find wrong with the data. False means
+    // "not proven here" (a palette, interlacing, other chunks, a size over the bounds, or a
+    // defect), and the caller decodes the file to learn which.
+    pixelsVerified: function () {
+      if (!checkable || phase !== 4 || problem !== null || ihdr.length !== 13 || idat.length === 0) return false;
+      var width = be32(ihdr, 0), height = be32(ihdr, 4), depth = ihdr[8], colour = ihdr[9];
+      if (ihdr[10] !== 0 || ihdr[11] !== 0 || ihdr[12] !== 0 || width === 0 || height === 0) return false;
+      var channels = colour === 0 ? 1 : colour === 2 ? 3 : colour === 4 ? 2 : colour === 6 ? 4 : 0;
+      if (channels === 0) return false;
+      if (colour === 0 ? [1, 2, 4, 8, 16].indexOf(depth) < 0 : depth !== 8 && depth !== 16) return false;
+      var stride = Math.ceil((width * channels * depth) / 8) + 1;
+      var expected = stride * height;
+      if (expected > ${PIXEL_CHECK_MAX_RAW}) return false;
+      var data = new Uint8Array(idatBytes), at = 0;
+      for (var j = 0; j < idat.length; j++) { data.set(idat[j], at); at += idat[j].length; }
+      idat = [];
+      var out;
+      try {
+        out = inflateSync(data, { maxOutputLength: expected, info: true });
+      } catch (e) {
+        return false;
+      }
+      if (out.buffer.length !== expected || out.engine.bytesWritten !== data.length) return false;
+      var raw = out.buffer;
+      for (var y = 0; y < expected; y += stride) if (raw[y] > 4) return false;
+      return true;
+    },
   };
 }
 `;
@@ -119,10 +191,14 @@ function pngWalker(crc32) {
 interface PngWalker {
   feed(bytes: Uint8Array): void;
   end(): PngWalkProblem | null;
+  pixelsVerified(): boolean;
 }
 
 // The walk is a string the worker threads evaluate; this thread evaluates the very same text.
-const pngWalker = new Function('crc32', `${PNG_WALK_SOURCE}\nreturn pngWalker(crc32);`) as (crc: typeof crc32) => PngWalker;
+const pngWalker = new Function('crc32', 'inflateSync', `${PNG_WALK_SOURCE}\nreturn pngWalker(crc32, inflateSync);`) as (
+  crc: typeof crc32,
+  inflate: typeof inflateSync,
+) => PngWalker;
 
 const PNG_SIG = [137, 80, 78, 71, 13, 10, 26, 10];
 
@@ -197,7 +273,7 @@ export async function checkImageHeader(file: FileHead): Promise<ImageCheck> {
 export async function checkImageBytes(bytes: Uint8Array): Promise<ImageCheck> {
   let png: PngWalkProblem | null = null;
   if (isPng(bytes)) {
-    const walk = pngWalker(crc32);
+    const walk = pngWalker(crc32, inflateSync);
     walk.feed(bytes);
     png = walk.end();
   }
@@ -211,30 +287,42 @@ export function sha256Hex(bytes: Uint8Array): string {
 // --- worker pool -------------------------------------------------------------------------------------
 
 /**
- * The worker: a batch of [path, knownSize, knownMtime] in, a batch of facts out, head and tail
- * transferred. The file streams through one reused buffer; head and tail go in fresh ArrayBuffers
- * (never Buffer's shared pool, which a transfer would detach). mtimes are whole milliseconds, as
- * the store keeps them.
+ * The worker: a batch of paths in, a batch of facts out, head and tail transferred; or a list of
+ * paths to stat (a rescan's first pass), their sizes and mtimes out in one transferred array. The
+ * file streams through one reused buffer; head and tail go in fresh ArrayBuffers (never Buffer's
+ * shared pool, which a transfer would detach). mtimes are whole milliseconds, as the store keeps
+ * them.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const { createHash } = require('node:crypto');
-const { crc32 } = require('node:zlib');
+const { crc32, inflateSync } = require('node:zlib');
 ${PNG_WALK_SOURCE}
 const PNG_SIG = [137, 80, 78, 71, 13, 10, 26, 10];
 const chunk = new Uint8Array(${CHUNK_BYTES});
-parentPort.on('message', ({ id, batch }) => {
+parentPort.on('message', ({ id, batch, stat: statList }) => {
+  if (statList !== undefined) {
+    const stat = statList.split('\\0');
+    const out = new Float64Array(stat.length * 2).fill(NaN);
+    for (let i = 0; i < stat.length; i++) {
+      try {
+        const st = fs.statSync(stat[i], { throwIfNoEntry: false });
+        if (st && st.isFile()) { out[2 * i] = st.size; out[2 * i + 1] = Math.floor(st.mtimeMs); }
+      } catch {}
+    }
+    parentPort.postMessage({ id, stats: out }, [out.buffer]);
+    return;
+  }
   const results = [];
   const transfer = [];
-  for (const [path, knownSize, knownMtime] of batch) {
+  for (const path of batch) {
     let fd = -1;
     try {
       fd = fs.openSync(path, 'r');
       const st = fs.fstatSync(fd);
       if (!st.isFile()) { results.push({ status: 'error', code: 'ENOTFILE' }); continue; }
       const mtimeMs = Math.floor(st.mtimeMs);
-      if (knownSize === st.size && knownMtime === mtimeMs) { results.push({ status: 'unchanged', size: st.size, mtimeMs }); continue; }
       const hash = createHash('sha256');
       const head = new Uint8Array(Math.min(st.size, ${HEAD_BYTES}));
       let tail = new Uint8Array(0);
@@ -246,7 +334,7 @@ parentPort.on('message', ({ id, batch }) => {
         const view = chunk.subarray(0, n);
         hash.update(view);
         if (off < head.length) head.set(view.subarray(0, Math.min(n, head.length - off)), off);
-        if (off === 0 && n >= 8 && PNG_SIG.every((b, i) => view[i] === b)) walk = pngWalker(crc32);
+        if (off === 0 && n >= 8 && PNG_SIG.every((b, i) => view[i] === b)) walk = pngWalker(crc32, inflateSync);
         if (walk) walk.feed(view);
         const keep = Math.min(${TAIL_BYTES}, tail.length + n);
         const next = new Uint8Array(keep);
@@ -257,7 +345,8 @@ parentPort.on('message', ({ id, batch }) => {
         off += n;
       }
       const headView = off >= head.length ? head : head.slice(0, off);
-      results.push({ status: 'read', size: off, mtimeMs, hash: hash.digest('hex'), head: headView, tail, png: walk ? walk.end() : null });
+      const png = walk ? walk.end() : null;
+      results.push({ status: 'read', size: off, mtimeMs, hash: hash.digest('hex'), head: headView, tail, png, pixelsVerified: walk !== null && png === null && walk.pixelsVerified() });
       transfer.push(headView.buffer, tail.buffer);
     } catch (error) {
       results.push({ status: 'error', code: (error && error.code) || String(error) });
@@ -270,7 +359,7 @@ parentPort.on('message', ({ id, batch }) => {
 `;
 
 interface Pending {
-  resolve: (r: RawFacts[]) => void;
+  resolve: (r: unknown) => void;
   reject: (e: Error) => void;
 }
 
@@ -280,10 +369,10 @@ class WorkerSlot {
   private failed: Error | null = null;
 
   constructor(readonly worker: Worker) {
-    worker.on('message', (msg: { id: number; results: RawFacts[] }) => {
+    worker.on('message', (msg: { id: number; results?: RawFacts[]; stats?: Float64Array }) => {
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
-      p?.resolve(msg.results);
+      p?.resolve(msg.results ?? msg.stats);
     });
     const fail = (error: Error) => {
       this.failed = error;
@@ -301,11 +390,20 @@ class WorkerSlot {
   }
 
   run(batch: readonly FactRequest[]): Promise<RawFacts[]> {
+    return this.post<RawFacts[]>({ batch: batch.map((r) => r.path) });
+  }
+
+  /** The paths go as one string, NUL-separated (no path holds a NUL): one string to copy, not thousands. */
+  stat(paths: readonly string[]): Promise<Float64Array> {
+    return this.post<Float64Array>({ stat: paths.join('\0') });
+  }
+
+  private post<T>(message: { batch?: string[]; stat?: string }): Promise<T> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, batch: batch.map((r) => [r.path, r.known?.size ?? -1, r.known?.mtimeMs ?? -1]) });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
+      this.worker.postMessage({ id, ...message });
     });
   }
 }
@@ -318,13 +416,15 @@ export function createWorkerReader(size = Math.min(4, Math.max(2, availableParal
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     slots.push(new WorkerSlot(worker));
   }
+  const leastBusy = () => {
+    let best = slots[0]!;
+    for (const s of slots) if (s.load < best.load) best = s;
+    return best;
+  };
   return {
     description: `${size} worker threads`,
-    read(batch) {
-      let best = slots[0]!;
-      for (const s of slots) if (s.load < best.load) best = s;
-      return best.run(batch);
-    },
+    read: (batch) => leastBusy().run(batch),
+    stat: (paths) => leastBusy().stat(paths),
     async close() {
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
@@ -340,7 +440,6 @@ export function createInThreadReader(): FactReader {
       const st = await handle.stat();
       if (!st.isFile()) return { status: 'error', code: 'ENOTFILE' };
       const mtimeMs = Math.floor(st.mtimeMs);
-      if (req.known && req.known.size === st.size && req.known.mtimeMs === mtimeMs) return { status: 'unchanged', size: st.size, mtimeMs };
       const hash = createHash('sha256');
       const head = new Uint8Array(Math.min(st.size, HEAD_BYTES));
       const chunk = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(1, st.size)));
@@ -353,7 +452,7 @@ export function createInThreadReader(): FactReader {
         const view = chunk.subarray(0, n);
         hash.update(view);
         if (off < head.length) head.set(view.subarray(0, Math.min(n, head.length - off)), off);
-        if (off === 0 && isPng(view)) walk = pngWalker(crc32);
+        if (off === 0 && isPng(view)) walk = pngWalker(crc32, inflateSync);
         walk?.feed(view);
         const keep = Math.min(TAIL_BYTES, tail.length + n);
         const fromView = Math.min(n, keep);
@@ -363,16 +462,38 @@ export function createInThreadReader(): FactReader {
         tail = next;
         off += n;
       }
-      return { status: 'read', size: off, mtimeMs, hash: hash.digest('hex'), head: off >= head.length ? head : head.slice(0, off), tail, png: walk ? walk.end() : null };
+      const png = walk ? walk.end() : null;
+      return {
+        status: 'read',
+        size: off,
+        mtimeMs,
+        hash: hash.digest('hex'),
+        head: off >= head.length ? head : head.slice(0, off),
+        tail,
+        png,
+        pixelsVerified: walk !== null && png === null && walk.pixelsVerified(),
+      };
     } catch (error) {
       return { status: 'error', code: (error as NodeJS.ErrnoException).code ?? String(error) };
     } finally {
       await handle?.close().catch(() => undefined);
     }
   }
+  async function statInto(out: Float64Array, i: number, path: string): Promise<void> {
+    const st = await stat(path).catch(() => null);
+    if (st?.isFile()) {
+      out[2 * i] = st.size;
+      out[2 * i + 1] = Math.floor(st.mtimeMs);
+    }
+  }
   return {
     description: 'in-thread fs/promises',
     read: (batch) => Promise.all(batch.map(one)),
+    async stat(paths) {
+      const out = new Float64Array(paths.length * 2).fill(NaN);
+      await Promise.all(paths.map((p, i) => statInto(out, i, p)));
+      return out;
+    },
     close: async () => {},
   };
 }
@@ -409,4 +530,23 @@ export async function readAll(
     }
   }
   await Promise.all(Array.from({ length: inFlight }, lane));
+}
+
+/**
+ * The sizes and mtimes of `paths` (as FactReader.stat), `batchSize` paths a message. Every batch
+ * is handed to the reader before this returns its promise, so the workers stat while the caller's
+ * thread goes on with other work.
+ */
+export function statAll(reader: FactReader, paths: readonly string[], batchSize = 4096): Promise<Float64Array> {
+  const parts: Promise<Float64Array>[] = [];
+  for (let start = 0; start < paths.length; start += batchSize) parts.push(reader.stat(paths.slice(start, start + batchSize)));
+  return Promise.all(parts).then((done) => {
+    const out = new Float64Array(paths.length * 2);
+    let at = 0;
+    for (const d of done) {
+      out.set(d, at);
+      at += d.length;
+    }
+    return out;
+  });
 }

@@ -11,7 +11,7 @@
  */
 import * as nodeFs from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, sep } from 'node:path';
 import type { DatasetKind, ScenarioLayout } from '../../../../shared/calls/import';
 import { isGoodFolder, matchScenarioFolder, normaliseName } from './aliases';
 import { ProblemLog } from './problems';
@@ -65,8 +65,14 @@ type Entry = { name: string; kind: 'dir' | 'file' | 'other'; abs: string; real: 
 const TRAIN = 'train';
 const TEST = 'test';
 
-function relJoin(...parts: string[]): string {
-  return parts.filter((p) => p.length > 0).join('/');
+/** `a/b`, or either alone when the other is empty (per file: no array, no filter). */
+function relJoin(a: string, b: string): string {
+  return a.length === 0 ? b : b.length === 0 ? a : `${a}/${b}`;
+}
+
+/** join(dir, name) for a name read from `dir` (no separator in it, `dir` already normalised), without join's normalising pass. */
+function childPath(dir: string, name: string): string {
+  return dir.endsWith(sep) ? dir + name : dir + sep + name;
 }
 
 class Walker {
@@ -96,7 +102,7 @@ class Walker {
     this.onFolder(this.folders);
     const out: Entry[] = [];
     for (const d of dirents) {
-      const childAbs = join(abs, d.name);
+      const childAbs = childPath(abs, d.name);
       const childRel = relJoin(rel, d.name);
       if (d.isDirectory()) {
         out.push({ name: d.name, kind: 'dir', abs: childAbs, real: null });
