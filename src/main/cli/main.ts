@@ -24,7 +24,7 @@ export function mainHelp(verbs: VerbSpec[] = VERBS): string {
   return lines.join('\n');
 }
 
-export function verbHelp(verb: VerbSpec): string {
+export function verbHelp(verb: VerbSpec, descriptions: Record<string, string> = {}): string {
   const pos = (verb.positionals ?? []).map((p) => (p.required ? p.name : `[${p.name}]`)).join(' ');
   const lines = [`Usage: miad-lab ${verb.name}${pos ? ' ' + pos : ''} [options]`, '', verb.summary, ''];
   if (verb.positionals?.length) {
@@ -39,7 +39,7 @@ export function verbHelp(verb: VerbSpec): string {
   for (const [name, spec] of entries) {
     const flag = `--${name}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}`;
     const extra = [spec.required ? '(required)' : '', spec.multiple ? '(repeatable)' : ''].filter(Boolean).join(' ');
-    lines.push(`  ${flag.padEnd(24)}${spec.description}${extra ? ' ' + extra : ''}`);
+    lines.push(`  ${flag.padEnd(24)}${descriptions[name] ?? spec.description}${extra ? ' ' + extra : ''}`);
   }
   if (verb.details) lines.push('', verb.details);
   return lines.join('\n');
@@ -82,7 +82,7 @@ export async function runCli(argv: string[], io: Omit<CliIO, 'json'>, verbs: Ver
       throw new UsageError(`${errorMessage(error).replace(/\. To specify a positional.*$/s, '')} (see 'miad-lab ${verb.name} --help')`);
     }
     if (parsed.values.help) {
-      io.out(verbHelp(verb));
+      io.out(verbHelp(verb, (await verb.describeOptions?.()) ?? {}));
       return 0;
     }
     const positionals = parsed.positionals;

@@ -44,6 +44,11 @@ export interface VerbSpec {
   details?: string;
   options: Record<string, OptionSpec>;
   positionals?: PositionalSpec[];
+  /**
+   * Option descriptions that come from the lab itself (e.g. the methods `runs:methods` lists), for
+   * --help; they replace the static ones of `options`.
+   */
+  describeOptions?(): Promise<Record<string, string>>;
   /** Returns the JSON result (printed with --json); human output goes through io.out. */
   run(args: VerbArgs, io: CliIO): Promise<unknown>;
 }

@@ -49,6 +49,8 @@ export interface LabHostOptions {
   now?: () => Date;
   /** How job processes start (Electron passes its utilityProcess spawner) and which kinds exist. */
   jobs?: JobsOptions;
+  /** Add each opened workspace to the recent list (default true; a one-off CLI command does not). */
+  rememberRecent?: boolean;
 }
 
 
@@ -131,7 +133,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     await closeLab('another workspace was opened');
     lab = next;
     const info = next.info();
-    await recent.add(info.dir, info.name).catch(() => undefined);
+    if (options.rememberRecent !== false) await recent.add(info.dir, info.name).catch(() => undefined);
     emit('workspaces:changed', { workspace: info });
     return info;
   }
@@ -168,7 +170,16 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     return pickDemoDir().catch(() => join(options.defaultWorkspacesDir, 'demo'));
   }
 
-  const context: HandlerContext = { requireLab, emit, track };
+  const context: HandlerContext = {
+    requireLab,
+    currentLab: () => lab,
+    emit,
+    listen(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    track,
+  };
 
   const appHandlers: DomainHandlers<'app' | 'workspaces'> = {
     'app:info': async () => ({
@@ -186,6 +197,10 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
       return { path: await options.pickFolder(title ?? 'Choose a folder') };
     },
     'workspaces:recent': () => recent.list(),
+    'workspaces:inspect': async ({ dir }) => {
+      const full = resolve(dir);
+      return { dir: full, state: await folderState(full) };
+    },
     'workspaces:open': ({ dir, create }) => openWorkspace(dir, create ?? false),
     'workspaces:close': async () => {
       if (busy) throw new LabError(`cannot close the workspace while ${busy} is under way`, 'ConflictError');

@@ -13,6 +13,8 @@ export type BackendSetting = (typeof BACKEND_SETTINGS)[number];
 
 /** The frozen-feature cache of the open workspace (`<workspace>/cache/features`). */
 export interface FeatureCacheInfo {
+  /** The cache folder (`<workspace>/cache/features`). */
+  dir: string;
   entries: number;
   bytes: number;
   capBytes: number;
@@ -34,6 +36,11 @@ export const engineCalls = {
     result: returns<{ backend: BackendSetting }>(),
   },
   'engine:cache': { input: emptyInput, result: returns<FeatureCacheInfo>() },
+  /** Sets the cache's size cap (least recently used entries go first); answers the cache as it then is. */
+  'engine:setCacheCap': {
+    input: z.object({ bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict(),
+    result: returns<FeatureCacheInfo>(),
+  },
   /** Removes every cached feature; runs then compute them again. */
   'engine:clearCache': { input: emptyInput, result: returns<{ entries: number; bytes: number }>() },
 } as const;

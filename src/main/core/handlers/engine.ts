@@ -57,8 +57,14 @@ export function engineHandlers(ctx: HandlerContext, deps: EngineHandlerDeps): Do
       return { backend };
     },
     'engine:cache': async () => {
-      const { entries, bytes, capBytes, hits, misses } = await readStats(cacheDir());
-      return { entries, bytes, capBytes, hits, misses };
+      const { dir, entries, bytes, capBytes, hits, misses } = await readStats(cacheDir());
+      return { dir, entries, bytes, capBytes, hits, misses };
+    },
+    'engine:setCacheCap': async ({ bytes }) => {
+      const dir = cacheDir();
+      await (await FeatureCache.open(dir)).setCap(bytes);
+      const s = await readStats(dir);
+      return { dir: s.dir, entries: s.entries, bytes: s.bytes, capBytes: s.capBytes, hits: s.hits, misses: s.misses };
     },
     'engine:clearCache': async () => (await FeatureCache.open(cacheDir())).clear(),
   };
