@@ -30,6 +30,7 @@ import { runHandlers } from './handlers/runs';
 import { bestBackend, engineHandlers } from './handlers/engine';
 import { annotateHandlers } from './handlers/annotate';
 import { compareHandlers } from './handlers/compare';
+import { evaluationHandlers } from './handlers/evaluation';
 import type { JobsOptions } from './jobs/runner';
 
 export interface LabHostOptions {
@@ -282,6 +283,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     ...annotateHandlers(context),
     ...engineHandlers(context, { settings }),
     ...compareHandlers(context),
+    ...evaluationHandlers(context),
   };
 
   return {

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { BACKEND_NAMES, isBackendName } from '../../../shared/backends';
 import type { CallResult } from '../../../shared/contract';
 import type { MethodInfo, RunProgress, TrainingEstimate } from '../../../shared/calls/runs';
-import { withHost, withWorkspace, type CliHost } from '../host';
+import { withHost, withWorkspace } from '../host';
 import { UsageError, intOption, requiredString, stringOption, type ParsedOptions, type VerbSpec } from '../verb';
 
 function fmt(v: number | null | undefined): string {
