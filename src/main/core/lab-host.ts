@@ -276,7 +276,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
 
   const handlers: Handlers = {
     ...appHandlers,
-    ...datasetHandlers(context),
+    ...datasetHandlers(context, { generateMini: generateDemo }),
     ...importHandlers(context),
     ...libraryHandlers(context),
     ...runHandlers(context, { forcedBackend: () => settings.forcedBackend(), bestBackend }),

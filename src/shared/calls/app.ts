@@ -15,6 +15,10 @@ export const demoOptionsSchema = z
     test: z.number().int().min(1).max(DEMO_LIMITS.maxTest).optional(),
     size: z.number().int().min(DEMO_LIMITS.minSize).max(DEMO_LIMITS.maxSize).optional(),
     scenarios: z.array(z.enum(SCENARIOS)).min(1).optional(),
+    /** The uncontrolled factors (DESIGN section 5): viewpoint jitter, background clutter, surface wear, each 0..1 (default 0.5). */
+    viewpoint: z.number().min(0).max(1).optional(),
+    background: z.number().min(0).max(1).optional(),
+    surface: z.number().min(0).max(1).optional(),
   })
   .strict();
 
