@@ -45,10 +45,10 @@ export interface VerbSpec {
   options: Record<string, OptionSpec>;
   positionals?: PositionalSpec[];
   /**
-   * Option descriptions that come from the lab itself (e.g. the methods `runs:methods` lists), for
-   * --help; they replace the static ones of `options`.
+   * Help that comes from the lab itself (the methods `runs:methods` lists, the weights catalogue),
+   * for --help: option descriptions replace the static ones of `options`, details are appended.
    */
-  describeOptions?(): Promise<Record<string, string>>;
+  describe?(): Promise<{ options?: Record<string, string>; details?: string }>;
   /** Returns the JSON result (printed with --json); human output goes through io.out. */
   run(args: VerbArgs, io: CliIO): Promise<unknown>;
 }

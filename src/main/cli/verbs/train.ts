@@ -103,8 +103,8 @@ export const trainVerb: VerbSpec = {
     'dry-run': { type: 'boolean', description: 'print the estimated cost and exit without starting a run' },
     resume: { type: 'string', value: 'RUN', description: 'continue a cancelled or failed run from its latest checkpoint (no other run option)' },
   },
-  async describeOptions() {
-    return methodHelp(await withHost((host) => host.call('runs:methods', {})));
+  async describe() {
+    return { options: methodHelp(await withHost((host) => host.call('runs:methods', {}))) };
   },
   async run({ options }, io) {
     const resumeId = options.resume === undefined ? undefined : intOption(options, 'resume', 0, 1);
