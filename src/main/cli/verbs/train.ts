@@ -96,7 +96,7 @@ export const trainVerb: VerbSpec = {
     scenarios: { type: 'string', value: 'A,B,…|all', description: "a unified run: one model over these scenarios (comma-separated, or all of the dataset's), evaluated per scenario" },
     dataset: { type: 'string', value: 'ID', description: 'dataset id (default: the only dataset holding the scenario)' },
     preset: { type: 'string', value: 'P', description: "the method's preset (default: the method's default)" },
-    set: { type: 'string', value: 'KEY=VALUE', description: 'override one preset value (repeatable), e.g. --set epochs=20', multiple: true },
+    set: { type: 'string', value: 'KEY=VALUE', description: 'override one preset value, e.g. --set epochs=20', multiple: true },
     backend: { type: 'string', value: 'B', description: `force a backend: ${BACKEND_NAMES.join(', ')} (default: the app's backend setting, else the best available)` },
     weights: { type: 'string', value: 'random|FILE', description: 'backbone weights: a .safetensors file, or random (default); methods without a backbone take none' },
     name: { type: 'string', value: 'NAME', description: 'name of the run' },
