@@ -38,7 +38,7 @@ export interface EvaluatePredictionsOptions {
 
 // The result's types are the contract's (`evaluation:predictions`): plain JSON a run store keeps as is.
 export type { EvaluatedImage, EvaluationResult, EvaluationScope, MetricSet } from '../../../shared/calls/evaluation';
-import type { EvaluatedImage, EvaluationResult, EvaluationScope, MetricSet } from '../../../shared/calls/evaluation';
+import type { EvaluationResult, EvaluationScope, MetricSet } from '../../../shared/calls/evaluation';
 
 /** The inputs (predictions, masks, scores.json) are missing or malformed; the message lists every file. */
 export class EvaluationInputError extends Error {
