@@ -5,7 +5,8 @@
  *
  * A one-off command must leave other processes' work alone: its host does not recover jobs when
  * it opens a workspace (a run another process owns is neither adopted nor killed), and it does not
- * add the workspace to the app's recent list.
+ * add the workspace to the app's recent list. It generates MIAD-mini (`demo`) in its own process:
+ * a command has no UI to keep responsive, and a job process would only add its start.
  */
 import { createLabHost } from '../core/lab-host';
 import { defaultConfigDir, defaultWorkspacesDir } from '../core/paths';
@@ -27,6 +28,8 @@ export function openCliHost(): CliHost {
     defaultWorkspacesDir: defaultWorkspacesDir(),
     jobs: { recoverOnOpen: false },
     rememberRecent: false,
+    // Nothing to keep responsive here: `demo` generates in this process, without a job process's start.
+    demoInProcess: true,
   });
   return {
     call: (name, input) => host.invoke(name, input) as never,

@@ -19,7 +19,7 @@ import { createLab, type Lab } from './lab';
 import { RecentWorkspaces } from './workspace/recent';
 import { AppSettings } from './workspace/app-settings';
 import { folderState, openWorkspace as openWorkspaceFolder } from './workspace/workspace';
-import { generateDemoInJob, type DemoGenerator } from './datasets/demo-dataset';
+import { generateDemoDataset, generateDemoInJob, type DemoGenerator } from './datasets/demo-dataset';
 import { makeDirs } from './fs-util';
 import { nodeSpawner } from './jobs/spawn';
 import type { DomainHandlers, HandlerContext, Handlers } from './handlers/types';
@@ -50,6 +50,12 @@ export interface LabHostOptions {
   now?: () => Date;
   /** How job processes start (Electron passes its utilityProcess spawner) and which kinds exist. */
   jobs?: JobsOptions;
+  /**
+   * Generate MIAD-mini in this process instead of a job process (when `generateDemo` is not given):
+   * for a one-off command (the CLI), which has no event loop to keep free and would only pay the
+   * job process's start.
+   */
+  demoInProcess?: boolean;
   /** Add each opened workspace to the recent list (default true; a one-off CLI command does not). */
   rememberRecent?: boolean;
 }
@@ -68,7 +74,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
   const listeners = new Set<HostEventListener>();
   const recent = new RecentWorkspaces(options.configDir, options.now);
   const settings = new AppSettings(options.configDir);
-  const generateDemo = options.generateDemo ?? generateDemoInJob(options.jobs?.spawnWorker ?? nodeSpawner());
+  const generateDemo = options.generateDemo ?? (options.demoInProcess ? generateDemoDataset : generateDemoInJob(options.jobs?.spawnWorker ?? nodeSpawner()));
   const version = options.version ?? appVersion();
   let lab: Lab | null = null;
   let busy: string | null = null;

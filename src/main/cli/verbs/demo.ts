@@ -1,6 +1,6 @@
 /**
- * `miad-lab demo`: generates the MIAD-mini dataset into a folder (`datasets:generateMini`, in a job
- * process as the app's demo workspaces are). Every value is checked before
+ * `miad-lab demo`: generates the MIAD-mini dataset into a folder (`datasets:generateMini`; the app
+ * runs it in a job process, the CLI's host in its own). Every value is checked before
  * anything is written (exit 2 with a message naming the flag); an --out that is a file, or a
  * non-empty folder that is not an earlier MIAD-mini output, is refused so nothing is sprayed into
  * the wrong place.
