@@ -107,3 +107,14 @@ export const DEFECT_TYPES: readonly DefectType[] = SCENARIOS.flatMap((scenario) 
 export function isDefectAllowed(scenario: Scenario, name: string): boolean {
   return SCENARIO_INFO[scenario].defects.includes(name);
 }
+
+/** Scenarios in Table A.1 order (the appendix's order, which SCENARIO_INFO keeps). */
+export const TABLE_A1_SCENARIOS = Object.keys(SCENARIO_INFO).filter(isScenario);
+
+/** Orders scenario names as Table A.1 does; names outside MIAD follow, alphabetically. */
+export function orderScenarios(names: Iterable<string>): string[] {
+  const set = new Set(names);
+  const known = TABLE_A1_SCENARIOS.filter((s) => set.has(s));
+  const other = [...set].filter((s) => !isScenario(s)).sort();
+  return [...known, ...other];
+}

@@ -55,7 +55,7 @@ describe('annotate:exportDataset', () => {
     }
   });
 
-  it('exports one scenario, and refuses a non-empty folder, a relative path and a scenario outside Table A.1', async () => {
+  it('exports one scenario (an MVTec AD category too), and refuses a non-empty folder, a relative path and a scenario the workspace lacks', async () => {
     const root = await tmp();
     const { host } = await openSmallWorkspace(root);
     try {
@@ -75,7 +75,12 @@ describe('annotate:exportDataset', () => {
         name: 'ValidationError',
         message: expect.stringMatching(/absolute path/),
       });
-      await expect(host.invoke('annotate:exportDataset', { outDir: join(root, 'x'), scenario: 'bottle' })).rejects.toMatchObject({ name: 'ValidationError' });
+      // A category outside Table A.1 that the workspace holds exports like a MIAD scenario (as `miad-lab export-dataset --scenario` always did).
+      expect(await host.invoke('annotate:exportDataset', { outDir: join(root, 'x'), scenario: 'bottle' })).toMatchObject({ scenario: 'bottle', samples: 1 });
+      await expect(host.invoke('annotate:exportDataset', { outDir: join(root, 'z'), scenario: 'bridge' })).rejects.toMatchObject({
+        name: 'ValidationError',
+        message: expect.stringMatching(/no samples of scenario bridge/),
+      });
       // A MIAD scenario the workspace has no samples of: the core's own refusal.
       await expect(host.invoke('annotate:exportDataset', { outDir: join(root, 'y'), scenario: 'photovoltaic_module' })).rejects.toMatchObject({
         name: 'ValidationError',

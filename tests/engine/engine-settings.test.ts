@@ -57,7 +57,7 @@ describe('engine settings and cache through the host', () => {
     const t = await jobHost(join(root, 'ws'), join(root, 'config'));
     try {
       const empty = (await t.host.invoke('engine:cache', {})) as FeatureCacheInfo;
-      expect(empty).toEqual({ entries: 0, bytes: 0, capBytes: 20e9, hits: 0, misses: 0 });
+      expect(empty).toEqual({ dir: FeatureCache.workspaceDir(t.lab().dir), entries: 0, bytes: 0, capBytes: 20e9, hits: 0, misses: 0 });
       // What a job process leaves behind.
       const cache = await FeatureCache.open(FeatureCache.workspaceDir(t.lab().dir));
       for (let i = 0; i < 3; i++) {
@@ -70,6 +70,10 @@ describe('engine settings and cache through the host', () => {
       expect(full).toMatchObject({ entries: 3, hits: 1, misses: 3 });
       expect(full.bytes).toBeGreaterThan(3 * (8 * 8 * 32 + 4 * 4 * 64) * 2);
       expect(await t.host.invoke('engine:clearCache', {})).toEqual({ entries: 3, bytes: full.bytes });
+      // engine:setCacheCap: the cap is stored and answered with the cache as it then is.
+      expect(await t.host.invoke('engine:setCacheCap', { bytes: 1e9 })).toMatchObject({ entries: 0, capBytes: 1e9 });
+      await expect(t.host.invoke('engine:setCacheCap', { bytes: -1 })).rejects.toMatchObject({ name: 'ValidationError' });
+      await t.host.invoke('engine:setCacheCap', { bytes: 20e9 });
       expect(await t.host.invoke('engine:cache', {})).toEqual(empty);
       await t.host.invoke('workspaces:close', {});
       await expect(t.host.invoke('engine:cache', {})).rejects.toMatchObject({ name: 'ConflictError' });

@@ -15,7 +15,9 @@ describe('import calls', () => {
     const data = join(root, 'data');
     await writeTree(data, scenarioFiles('photovoltaic_module', ['Broken', 'missing', 'Bird Droppings'], { seed: 3 }));
 
-    await expect(host.invoke('import:scan', { root: data })).rejects.toMatchObject({ name: 'ConflictError', message: /no workspace is open/ });
+    // A scan reads the folder only: it answers with no workspace open (miad-lab import checks a folder before making one).
+    expect(((await host.invoke('import:scan', { root: data })) as ImportScan).unmapped.map((f) => f.folder)).toEqual(['Bird Droppings']);
+    await expect(host.invoke('import:run', { root: data })).rejects.toMatchObject({ name: 'ConflictError', message: /no workspace is open/ });
     await host.invoke('workspaces:open', { dir: join(root, 'ws1'), create: true });
     await expect(host.invoke('import:scan', { root: 42 })).rejects.toMatchObject({ name: 'ValidationError', message: /import:scan: root/ });
     await expect(host.invoke('import:report', {})).rejects.toMatchObject({ name: 'ValidationError', message: /reportId or datasetId/ });

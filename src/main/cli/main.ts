@@ -24,7 +24,8 @@ export function mainHelp(verbs: VerbSpec[] = VERBS): string {
   return lines.join('\n');
 }
 
-export function verbHelp(verb: VerbSpec): string {
+export function verbHelp(verb: VerbSpec, live: { options?: Record<string, string>; details?: string } = {}): string {
+  const descriptions = live.options ?? {};
   const pos = (verb.positionals ?? []).map((p) => (p.required ? p.name : `[${p.name}]`)).join(' ');
   const lines = [`Usage: miad-lab ${verb.name}${pos ? ' ' + pos : ''} [options]`, '', verb.summary, ''];
   if (verb.positionals?.length) {
@@ -39,9 +40,10 @@ export function verbHelp(verb: VerbSpec): string {
   for (const [name, spec] of entries) {
     const flag = `--${name}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}`;
     const extra = [spec.required ? '(required)' : '', spec.multiple ? '(repeatable)' : ''].filter(Boolean).join(' ');
-    lines.push(`  ${flag.padEnd(24)}${spec.description}${extra ? ' ' + extra : ''}`);
+    lines.push(`  ${flag.padEnd(24)}${descriptions[name] ?? spec.description}${extra ? ' ' + extra : ''}`);
   }
   if (verb.details) lines.push('', verb.details);
+  if (live.details) lines.push('', live.details);
   return lines.join('\n');
 }
 
@@ -82,7 +84,7 @@ export async function runCli(argv: string[], io: Omit<CliIO, 'json'>, verbs: Ver
       throw new UsageError(`${errorMessage(error).replace(/\. To specify a positional.*$/s, '')} (see 'miad-lab ${verb.name} --help')`);
     }
     if (parsed.values.help) {
-      io.out(verbHelp(verb));
+      io.out(verbHelp(verb, (await verb.describe?.()) ?? {}));
       return 0;
     }
     const positionals = parsed.positionals;

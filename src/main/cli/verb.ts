@@ -44,6 +44,11 @@ export interface VerbSpec {
   details?: string;
   options: Record<string, OptionSpec>;
   positionals?: PositionalSpec[];
+  /**
+   * Help that comes from the lab itself (the methods `runs:methods` lists, the weights catalogue),
+   * for --help: option descriptions replace the static ones of `options`, details are appended.
+   */
+  describe?(): Promise<{ options?: Record<string, string>; details?: string }>;
   /** Returns the JSON result (printed with --json); human output goes through io.out. */
   run(args: VerbArgs, io: CliIO): Promise<unknown>;
 }

@@ -19,7 +19,7 @@ import { createLab, type Lab } from './lab';
 import { RecentWorkspaces } from './workspace/recent';
 import { AppSettings } from './workspace/app-settings';
 import { folderState, openWorkspace as openWorkspaceFolder } from './workspace/workspace';
-import { generateDemoInJob, type DemoGenerator } from './datasets/demo-dataset';
+import { generateDemoDataset, generateDemoInJob, type DemoGenerator } from './datasets/demo-dataset';
 import { makeDirs } from './fs-util';
 import { nodeSpawner } from './jobs/spawn';
 import type { DomainHandlers, HandlerContext, Handlers } from './handlers/types';
@@ -30,6 +30,7 @@ import { runHandlers } from './handlers/runs';
 import { bestBackend, engineHandlers } from './handlers/engine';
 import { annotateHandlers } from './handlers/annotate';
 import { compareHandlers } from './handlers/compare';
+import { evaluationHandlers } from './handlers/evaluation';
 import type { JobsOptions } from './jobs/runner';
 
 export interface LabHostOptions {
@@ -49,6 +50,14 @@ export interface LabHostOptions {
   now?: () => Date;
   /** How job processes start (Electron passes its utilityProcess spawner) and which kinds exist. */
   jobs?: JobsOptions;
+  /**
+   * Generate MIAD-mini in this process instead of a job process (when `generateDemo` is not given):
+   * for a one-off command (the CLI), which has no event loop to keep free and would only pay the
+   * job process's start.
+   */
+  demoInProcess?: boolean;
+  /** Add each opened workspace to the recent list (default true; a one-off CLI command does not). */
+  rememberRecent?: boolean;
 }
 
 
@@ -65,7 +74,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
   const listeners = new Set<HostEventListener>();
   const recent = new RecentWorkspaces(options.configDir, options.now);
   const settings = new AppSettings(options.configDir);
-  const generateDemo = options.generateDemo ?? generateDemoInJob(options.jobs?.spawnWorker ?? nodeSpawner());
+  const generateDemo = options.generateDemo ?? (options.demoInProcess ? generateDemoDataset : generateDemoInJob(options.jobs?.spawnWorker ?? nodeSpawner()));
   const version = options.version ?? appVersion();
   let lab: Lab | null = null;
   let busy: string | null = null;
@@ -131,7 +140,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     await closeLab('another workspace was opened');
     lab = next;
     const info = next.info();
-    await recent.add(info.dir, info.name).catch(() => undefined);
+    if (options.rememberRecent !== false) await recent.add(info.dir, info.name).catch(() => undefined);
     emit('workspaces:changed', { workspace: info });
     return info;
   }
@@ -168,7 +177,16 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     return pickDemoDir().catch(() => join(options.defaultWorkspacesDir, 'demo'));
   }
 
-  const context: HandlerContext = { requireLab, emit, track };
+  const context: HandlerContext = {
+    requireLab,
+    currentLab: () => lab,
+    emit,
+    listen(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    track,
+  };
 
   const appHandlers: DomainHandlers<'app' | 'workspaces'> = {
     'app:info': async () => ({
@@ -186,6 +204,10 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
       return { path: await options.pickFolder(title ?? 'Choose a folder') };
     },
     'workspaces:recent': () => recent.list(),
+    'workspaces:inspect': async ({ dir }) => {
+      const full = resolve(dir);
+      return { dir: full, state: await folderState(full) };
+    },
     'workspaces:open': ({ dir, create }) => openWorkspace(dir, create ?? false),
     'workspaces:close': async () => {
       if (busy) throw new LabError(`cannot close the workspace while ${busy} is under way`, 'ConflictError');
@@ -260,13 +282,14 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
 
   const handlers: Handlers = {
     ...appHandlers,
-    ...datasetHandlers(context),
+    ...datasetHandlers(context, { generateMini: generateDemo }),
     ...importHandlers(context),
     ...libraryHandlers(context),
     ...runHandlers(context, { forcedBackend: () => settings.forcedBackend(), bestBackend }),
     ...annotateHandlers(context),
     ...engineHandlers(context, { settings }),
     ...compareHandlers(context),
+    ...evaluationHandlers(context),
   };
 
   return {

@@ -1,6 +1,9 @@
 /** Calls of the app itself and of workspaces: the first screen's world. */
 import { z } from 'zod';
 import type { AppInfo, DemoProgress, RecentWorkspace, WorkspaceInfo } from '../types';
+
+/** What a folder holds, as `workspaces:inspect` answers (core/workspace/workspace.ts folderState). */
+export type FolderState = 'missing' | 'empty' | 'workspace' | 'file' | 'other';
 import { SCENARIOS } from '../taxonomy';
 import { DEMO_LIMITS } from '../limits';
 import { emptyInput, pathInput, returns } from './define';
@@ -12,6 +15,10 @@ export const demoOptionsSchema = z
     test: z.number().int().min(1).max(DEMO_LIMITS.maxTest).optional(),
     size: z.number().int().min(DEMO_LIMITS.minSize).max(DEMO_LIMITS.maxSize).optional(),
     scenarios: z.array(z.enum(SCENARIOS)).min(1).optional(),
+    /** The uncontrolled factors (DESIGN section 5): viewpoint jitter, background clutter, surface wear, each 0..1 (default 0.5). */
+    viewpoint: z.number().min(0).max(1).optional(),
+    background: z.number().min(0).max(1).optional(),
+    surface: z.number().min(0).max(1).optional(),
   })
   .strict();
 
@@ -22,6 +29,15 @@ export const appCalls = {
     result: returns<{ path: string | null }>(),
   },
   'workspaces:recent': { input: emptyInput, result: returns<RecentWorkspace[]>() },
+  /**
+   * What a folder holds, without opening or creating anything: missing, empty, a workspace, a file,
+   * or other (a non-empty folder that holds no workspace). A relative path is taken from the
+   * process's working folder.
+   */
+  'workspaces:inspect': {
+    input: z.object({ dir: pathInput }).strict(),
+    result: returns<{ dir: string; state: FolderState }>(),
+  },
   'workspaces:open': {
     input: z.object({ dir: pathInput, create: z.boolean().optional() }).strict(),
     result: returns<WorkspaceInfo>(),

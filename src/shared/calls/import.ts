@@ -187,6 +187,7 @@ const mappingInput = z
   .optional();
 
 export const importCalls = {
+  /** What a folder holds and how its defect folders map; works with no workspace open (it reads the folder only). */
   'import:scan': {
     input: z.object({ root: pathInput, mapping: mappingInput }).strict(),
     result: returns<ImportScan>(),

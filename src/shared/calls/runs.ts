@@ -61,6 +61,33 @@ export interface MethodPreset {
   values: PresetValue[];
 }
 
+/** A trainable method as the registry defines it (core/methods/registry.ts): what `runs:methods` lists. */
+export interface MethodInfo {
+  name: string;
+  title: string;
+  presets: string[];
+  defaultPreset: string;
+  /** One run may train one model over several scenarios (UniAD). */
+  unified: boolean;
+}
+
+/** A method's config for a preset and overrides, checked by the method's own schema (`runs:resolveConfig`). */
+export interface ResolvedMethodConfig {
+  method: string;
+  preset: string;
+  config: Record<string, unknown>;
+  /** The backbone architecture the config reads pretrained weights for; null for a method trained from scratch. */
+  backbone: string | null;
+}
+
+export const resolveConfigInput = z
+  .object({
+    method: z.string().min(1).max(100),
+    preset: z.string().min(1).max(100).optional(),
+    overrides: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
 /** What a run will cost before it starts (core/runs/estimate.ts). */
 export interface TrainingEstimate {
   method: string;
@@ -196,6 +223,12 @@ export const runCalls = {
   'runs:start': { input: runStartInput, result: returns<RunInfo>() },
   /** A queued run is cancelled at once; a running one is asked to stop, then killed after a grace period. */
   'runs:cancel': { input: z.object({ runId: idInput }).strict(), result: returns<RunInfo>() },
+  /**
+   * Answers once the run has ended (done, failed or cancelled) and its job process has exited: the
+   * stored run as it then is. `miad-lab train` follows its run with it; closing the workspace ends
+   * the wait with an error.
+   */
+  'runs:wait': { input: z.object({ runId: idInput }).strict(), result: returns<RunDetail>() },
   /** Queues a failed or cancelled run again, to continue from its latest checkpoint. */
   'runs:resume': { input: z.object({ runId: idInput }).strict(), result: returns<RunInfo>() },
   /** A run's curves (loss per step, …), by series name. */
@@ -204,6 +237,13 @@ export const runCalls = {
   'runs:estimate': { input: runEstimateInput, result: returns<TrainingEstimate & { text: string }>() },
   /** Synthetic training samples of a method that makes its own (DRAEM) for a scenario, preset and overrides, as PNGs. */
   'runs:synthesisPreview': { input: synthesisPreviewInput, result: returns<SynthesisPreview>() },
+  /** Every trainable method (the registry), with its presets; needs no open workspace. */
+  'runs:methods': { input: emptyInput, result: returns<MethodInfo[]>() },
+  /**
+   * A method's resolved config for a preset and overrides, or a ValidationError naming the bad
+   * value (unknown method or preset, an override the method's schema refuses); needs no workspace.
+   */
+  'runs:resolveConfig': { input: resolveConfigInput, result: returns<ResolvedMethodConfig>() },
   /** The presets of a trainable method, every value with its source. */
   'runs:presets': { input: z.object({ method: z.string().min(1).max(100) }).strict(), result: returns<MethodPreset[]>() },
   /** A run's report: histograms, ROC / PRO curves (computed once, then cached in run_curves), gallery. */

@@ -1,12 +1,12 @@
 /**
- * `miad-lab cache stats|clear|cap --workspace W`: the workspace's frozen-feature cache
- * (engine/feature-cache.ts) from the command line: how much it holds and how often runs hit it,
- * emptying it, and its size cap. Reads the cache folder directly, as the app's `engine:cache`
- * does, so it works while the app or a job has the workspace open.
+ * `miad-lab cache stats|clear|cap --workspace W`: the workspace's frozen-feature cache from the
+ * command line, through the app's calls (`engine:cache`, `engine:clearCache`, `engine:setCacheCap`):
+ * how much it holds and how often runs hit it, emptying it, and its size cap. Those calls read the
+ * cache folder directly, so this works while the app or a job has the workspace open.
  */
 import { resolve } from 'node:path';
-import { DEFAULT_FEATURE_CACHE_CAP_BYTES, FeatureCache, readStats } from '../../core/engine/feature-cache';
-import { folderState } from '../../core/workspace/workspace';
+import { DEFAULT_FEATURE_CACHE_CAP_BYTES } from '../../../shared/limits';
+import { withHost, withWorkspace } from '../host';
 import { UsageError, requiredString, stringOption, type VerbSpec } from '../verb';
 
 const SUBCOMMANDS = ['stats', 'clear', 'cap'] as const;
@@ -36,37 +36,41 @@ export const cacheVerb: VerbSpec = {
     const sub = positionals[0] as Sub;
     if (!SUBCOMMANDS.includes(sub)) throw new UsageError(`unknown sub-command ${JSON.stringify(positionals[0])}; use one of ${SUBCOMMANDS.join(', ')}`);
     const workspace = resolve(requiredString(options, 'workspace'));
-    if ((await folderState(workspace)) !== 'workspace') throw new UsageError(`--workspace ${workspace} is not a MIAD Lab workspace`);
+    const { state } = await withHost((host) => host.call('workspaces:inspect', { dir: workspace }));
+    if (state !== 'workspace') throw new UsageError(`--workspace ${workspace} is not a MIAD Lab workspace`);
     if (options.gb !== undefined && sub !== 'cap') throw new UsageError(`--gb applies to cache cap only`);
-    const dir = FeatureCache.workspaceDir(workspace);
-    switch (sub) {
-      case 'stats': {
-        const s = await readStats(dir);
-        const lookups = s.hits + s.misses;
-        if (!io.json) {
-          io.out(`Feature cache ${s.dir}`);
-          io.out(`  entries  ${s.entries}`);
-          io.out(`  size     ${gb(s.bytes)} of ${gb(s.capBytes)} cap`);
-          io.out(`  hits     ${s.hits}  misses ${s.misses}${lookups ? `  (hit rate ${((100 * s.hits) / lookups).toFixed(1)} %)` : ''}`);
-        }
-        return s;
-      }
-      case 'clear': {
-        const removed = await (await FeatureCache.open(dir)).clear();
-        if (!io.json) io.out(`Removed ${removed.entries} cached feature file(s), ${gb(removed.bytes)}.`);
-        return removed;
-      }
-      case 'cap': {
-        const raw = stringOption(options, 'gb');
-        if (raw === undefined) throw new UsageError('cache cap needs --gb N');
-        const value = Number(raw);
-        if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !Number.isFinite(value)) throw new UsageError(`--gb expects a number of GB, got ${JSON.stringify(raw)}`);
-        const cache = await FeatureCache.open(dir);
-        await cache.setCap(value * 1e9);
-        const s = await readStats(dir);
-        if (!io.json) io.out(`Cap set to ${gb(s.capBytes)}; the cache holds ${s.entries} entries, ${gb(s.bytes)}.`);
-        return s;
-      }
+    let capBytes = 0;
+    if (sub === 'cap') {
+      const raw = stringOption(options, 'gb');
+      if (raw === undefined) throw new UsageError('cache cap needs --gb N');
+      const value = Number(raw);
+      if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !Number.isFinite(value)) throw new UsageError(`--gb expects a number of GB, got ${JSON.stringify(raw)}`);
+      capBytes = Math.round(value * 1e9);
     }
+    return withWorkspace(workspace, async (host) => {
+      switch (sub) {
+        case 'stats': {
+          const s = await host.call('engine:cache', {});
+          const lookups = s.hits + s.misses;
+          if (!io.json) {
+            io.out(`Feature cache ${s.dir}`);
+            io.out(`  entries  ${s.entries}`);
+            io.out(`  size     ${gb(s.bytes)} of ${gb(s.capBytes)} cap`);
+            io.out(`  hits     ${s.hits}  misses ${s.misses}${lookups ? `  (hit rate ${((100 * s.hits) / lookups).toFixed(1)} %)` : ''}`);
+          }
+          return s;
+        }
+        case 'clear': {
+          const removed = await host.call('engine:clearCache', {});
+          if (!io.json) io.out(`Removed ${removed.entries} cached feature file(s), ${gb(removed.bytes)}.`);
+          return removed;
+        }
+        case 'cap': {
+          const s = await host.call('engine:setCacheCap', { bytes: capBytes });
+          if (!io.json) io.out(`Cap set to ${gb(s.capBytes)}; the cache holds ${s.entries} entries, ${gb(s.bytes)}.`);
+          return s;
+        }
+      }
+    });
   },
 };

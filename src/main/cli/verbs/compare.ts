@@ -13,11 +13,9 @@ import { exportTables, scenarioLabel } from '../../../shared/compare/format';
 import { cellRgba } from '../../../shared/compare/heat';
 import { gridFigureSvg, type GridFigureLegend } from '../../../shared/compare/svg';
 import { LabError } from '../../../shared/errors';
-import { compareGrid } from '../../core/compare/grid';
-import { compareTables, loadRuns, orderScenarios } from '../../core/compare/tables';
-import { createLab, type Lab } from '../../core/lab';
-import { listRuns } from '../../core/store/runs-repo';
+import { orderScenarios } from '../../../shared/taxonomy';
 import type { RunDetail } from '../../../shared/types';
+import { withWorkspace, type CliHost } from '../host';
 import { UsageError, intOption, requiredString, stringOption, type ParsedOptions, type VerbSpec } from '../verb';
 
 const FORMATS = [...EXPORT_FORMATS, 'png', 'svg'] as const;
@@ -55,16 +53,22 @@ function checkOut(out: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--out: the folder ${dir} does not exist`);
 }
 
-/** Known runs, or a usage error naming the unknown ids and what the workspace holds. */
-function checkRuns(lab: Lab, ids: readonly number[]): void {
-  try {
-    loadRuns(lab.store, ids);
-  } catch (error) {
-    if (!(error instanceof LabError) || error.name !== 'NotFoundError') throw error;
-    const known = listRuns(lab.store).map((r) => r.id).sort((a, b) => a - b);
-    const hint = known.length === 0 ? 'the workspace has no runs yet' : `its runs: ${known.length > 12 ? `${known.slice(0, 12).join(', ')}, …` : known.join(', ')}`;
-    throw new UsageError(`--runs: ${error.message} (${hint})`);
+/** The runs, or a usage error naming the unknown ids and what the workspace holds. */
+async function checkRuns(host: CliHost, ids: readonly number[]): Promise<RunDetail[]> {
+  const found: RunDetail[] = [];
+  const missing: number[] = [];
+  for (const runId of ids) {
+    try {
+      found.push(await host.call('runs:get', { runId }));
+    } catch (error) {
+      if (!(error instanceof Error) || error.name !== 'NotFoundError') throw error;
+      missing.push(runId);
+    }
   }
+  if (missing.length === 0) return found;
+  const known = (await host.call('runs:list', {})).map((r) => r.id).sort((a, b) => a - b);
+  const hint = known.length === 0 ? 'the workspace has no runs yet' : `its runs: ${known.length > 12 ? `${known.slice(0, 12).join(', ')}, …` : known.join(', ')}`;
+  throw new UsageError(`--runs: no run${missing.length > 1 ? 's' : ''} with id ${missing.join(', ')} in this workspace (${hint})`);
 }
 
 async function pngDataUri(input: Buffer | string, width: number, height: number, raw?: { width: number; height: number; channels: 4 }, nearest = false): Promise<string> {
@@ -191,11 +195,10 @@ export const compareVerb: VerbSpec = {
     const cellSize = intOption(options, 'cell', 128, 16, 512);
     const scenarioArg = stringOption(options, 'scenario');
 
-    const lab = await createLab(resolve(requiredString(options, 'workspace')));
-    try {
-      checkRuns(lab, runIds);
+    return withWorkspace(resolve(requiredString(options, 'workspace')), async (host) => {
+      const runs = await checkRuns(host, runIds);
       if (!figure) {
-        const tables = compareTables(lab.store, runIds, rowsBy);
+        const tables = await host.call('compare:tables', { runIds, rowsBy });
         const text = exportTables(tables, table, format as (typeof EXPORT_FORMATS)[number]);
         await writeFile(out, text.text);
         const notes = table === 'paper' ? tables.paper.notes : tables.defects.notes;
@@ -206,7 +209,6 @@ export const compareVerb: VerbSpec = {
         }
         return { out, format, table, rowsBy, runIds, notes };
       }
-      const runs = loadRuns(lab.store, runIds);
       const covered = orderScenarios(runs.flatMap((r) => r.scenarios));
       let scenario = scenarioArg;
       if (scenario === undefined) {
@@ -215,7 +217,7 @@ export const compareVerb: VerbSpec = {
       } else if (!covered.includes(scenario)) {
         throw new UsageError(`--scenario ${scenario} is not covered by these runs; they cover ${covered.join(', ')}`);
       }
-      const grid = await compareGrid({ store: lab.store, workspaceDir: lab.dir, runDir: (id) => lab.jobs.runDir(id) }, { runIds, scenario, perDefect, cellSize });
+      const grid = await host.call('compare:grid', { runIds, scenario, perDefect, cellSize });
       if (grid.rows.length === 0) throw new LabError(`no run has scores for ${scenario}: nothing to show in the grid`, 'ConflictError');
       const notes = emptyColumnNotes(grid, runs);
       const svg = await gridFigure(grid, scale, options.outline === true, notes);
@@ -226,8 +228,6 @@ export const compareVerb: VerbSpec = {
         io.out(`Wrote the qualitative grid of ${scenario} (${plural(grid.rows.length, 'image')} × ${plural(grid.runs.length, 'run')}) as ${format} to ${out}`);
       }
       return { out, format, scenario, runIds, images: grid.rows.map((r) => r.relPath), notes };
-    } finally {
-      lab.close();
-    }
+    });
   },
 };

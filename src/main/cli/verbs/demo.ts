@@ -1,14 +1,15 @@
 /**
- * `miad-lab demo`: generates the MIAD-mini dataset into a folder. Every value is checked before
+ * `miad-lab demo`: generates the MIAD-mini dataset into a folder (`datasets:generateMini`; the app
+ * runs it in a job process, the CLI's host in its own). Every value is checked before
  * anything is written (exit 2 with a message naming the flag); an --out that is a file, or a
  * non-empty folder that is not an earlier MIAD-mini output, is refused so nothing is sprayed into
  * the wrong place.
  */
 import { resolve } from 'node:path';
 import { DEMO_LIMITS } from '../../../shared/limits';
-import { LabError } from '../../../shared/errors';
+import type { MiniDatasetSummary } from '../../../shared/calls/datasets';
 import { SCENARIOS, isScenario, type Scenario } from '../../../shared/taxonomy';
-import { generateMiadMini, inspectOutDir, type MiadMiniReport } from '../../core/datasets/miad-mini/generate';
+import { withHost } from '../host';
 import { UsageError, intOption, requiredString, stringOption, type ParsedOptions, type VerbSpec } from '../verb';
 
 function knobOption(options: ParsedOptions, name: string): number {
@@ -33,8 +34,8 @@ function scenariosOption(options: ParsedOptions): Scenario[] | undefined {
   return names as Scenario[];
 }
 
-/** What --json prints: the report without the per-file lists. */
-export function demoSummary(report: MiadMiniReport, seconds: number) {
+/** What --json prints: the report without the per-file lists, with the time it took. */
+export function demoSummary(report: MiniDatasetSummary, seconds: number) {
   return {
     outDir: report.outDir,
     version: report.version,
@@ -42,7 +43,7 @@ export function demoSummary(report: MiadMiniReport, seconds: number) {
     totals: report.totals,
     seconds: Number(seconds.toFixed(3)),
     imagesPerSecond: Number((report.totals.images / Math.max(seconds, 1e-9)).toFixed(1)),
-    scenarios: report.scenarios.map((s) => ({ scenario: s.scenario, ...s.counts })),
+    scenarios: report.scenarios,
   };
 }
 
@@ -75,33 +76,27 @@ export const demoVerb: VerbSpec = {
     const viewpoint = knobOption(options, 'viewpoint');
     const background = knobOption(options, 'background');
     const surface = knobOption(options, 'surface');
-    try {
-      await inspectOutDir(outDir);
-    } catch (error) {
-      if (error instanceof LabError && error.name === 'ConflictError') throw new UsageError(`--out: ${error.message}`);
-      throw error;
-    }
     const start = performance.now();
-    let current: string | null = null;
-    let scenarioStart = start;
-    let scenarioDone = 0;
-    const finishLine = (done: number) => {
-      if (current === null || io.json) return;
-      const n = done - scenarioDone;
-      const s = (performance.now() - scenarioStart) / 1000;
-      io.out(`  ${current.padEnd(22)} ${String(n).padStart(6)} images  ${(n / Math.max(s, 1e-9)).toFixed(0).padStart(5)} img/s`);
-    };
-    const report = await generateMiadMini({ outDir, seed, train, test, size, ...(scenarios ? { scenarios } : {}), viewpoint, background, surface }, (p) => {
-      if (p.scenario !== current) {
-        finishLine(p.done);
-        current = p.scenario;
-        scenarioStart = performance.now();
-        scenarioDone = p.done;
+    const report = await withHost(async (host) => {
+      if (!io.json) {
+        // Progress on stderr as the job moves from scenario to scenario (throttled: a short scenario may pass unnamed).
+        let current: string | null = null;
+        host.on('datasets:miniProgress', (p) => {
+          if (p.phase !== 'generating' || p.scenario === null || p.scenario === current) return;
+          current = p.scenario;
+          io.err(`  ${p.scenario}… (${p.done} / ${p.total} images)`);
+        });
       }
+      // The generator refuses an --out it must not write into (a file, a foreign folder): bad usage.
+      return host.call('datasets:generateMini', { outDir, options: { seed, train, test, size, ...(scenarios ? { scenarios } : {}), viewpoint, background, surface } }).catch((error: unknown) => {
+        if (error instanceof Error && error.name === 'ConflictError') throw new UsageError(`--out: ${error.message}`);
+        throw error;
+      });
     });
     const seconds = (performance.now() - start) / 1000;
     const summary = demoSummary(report, seconds);
     if (!io.json) {
+      for (const sc of report.scenarios) io.out(`  ${sc.scenario.padEnd(22)} ${String(sc.train + sc.testGood + sc.testAnomalous).padStart(6)} images`);
       io.out(
         `MIAD-mini written to ${outDir}: ${report.totals.images} images and ${report.totals.masks} masks ` +
           `(${(report.totals.bytes / 1e6).toFixed(1)} MB) in ${seconds.toFixed(1)} s, ${summary.imagesPerSecond} images/s`,

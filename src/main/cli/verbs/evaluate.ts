@@ -1,9 +1,8 @@
 /** `miad-lab evaluate`: every metric for predictions made by any tool, against a dataset in MVTec layout. */
 import { resolve } from 'node:path';
-import { evaluatePredictions, type EvaluationResult, type MetricSet } from '../../core/evaluation/evaluate-predictions';
+import type { EvaluationResult, MetricSet } from '../../../shared/calls/evaluation';
+import { withHost } from '../host';
 import { UsageError, intOption, requiredString, stringOption, type VerbSpec } from '../verb';
-import { createLab } from '../../core/lab';
-import { storeExternalRun } from '../../core/evaluation/store-result';
 
 export const evaluateVerb: VerbSpec = {
   name: 'evaluate',
@@ -43,26 +42,23 @@ export const evaluateVerb: VerbSpec = {
     if (workspace && !name) throw new UsageError('--workspace needs --name: the name the stored run is shown under');
     if (name && !workspace) throw new UsageError('--name only applies with --workspace');
     if (name && name.length > 200) throw new UsageError('--name is longer than 200 characters');
-    // Open the workspace first: a wrong --workspace fails before minutes of evaluation.
-    const lab = workspace ? await createLab(resolve(workspace)) : null;
-    try {
-      const result = await evaluatePredictions({
+    return withHost(async (host) => {
+      // The workspace first: a wrong --workspace fails before minutes of evaluation.
+      const ws = workspace ? await host.call('workspaces:open', { dir: resolve(workspace) }) : null;
+      const { runId, ...result } = await host.call('evaluation:predictions', {
         datasetRoot: resolve(requiredString(options, 'dataset')),
         scenario: requiredString(options, 'scenario'),
         predictionsDir: resolve(requiredString(options, 'predictions')),
         resolution,
         proLimit,
+        ...(ws && name ? { store: { name, method } } : {}),
       });
-      let runId: number | null = null;
-      if (lab && name) runId = storeExternalRun(lab.store, result, { name, method });
       if (!io.json) {
         io.out(formatResult(result));
-        if (runId !== null) io.out(`Stored as external run #${runId} "${name}" in ${lab!.dir}`);
+        if (runId !== null) io.out(`Stored as external run #${runId} "${name}" in ${ws!.dir}`);
       }
       return runId === null ? result : { ...result, runId };
-    } finally {
-      lab?.close();
-    }
+    });
   },
 };
 

@@ -5,11 +5,7 @@
  * workspace opens, and an existing non-empty --out is refused, so a mistake writes nothing.
  */
 import { resolve } from 'node:path';
-import { exportDataset } from '../../core/annotate/export-dataset';
-import { createLab } from '../../core/lab';
-import { AnnotationRepo } from '../../core/store/annotation-repo';
-import { folderState } from '../../core/workspace/workspace';
-import { LabError } from '../../../shared/errors';
+import { withHost, withWorkspace } from '../host';
 import { UsageError, requiredString, stringOption, type VerbSpec } from '../verb';
 
 export const exportDatasetVerb: VerbSpec = {
@@ -30,22 +26,16 @@ export const exportDatasetVerb: VerbSpec = {
     const ws = resolve(requiredString(options, 'workspace'));
     const out = resolve(requiredString(options, 'out'));
     const scenario = stringOption(options, 'scenario');
-    if ((await folderState(ws)) !== 'workspace') throw new UsageError(`--workspace ${ws} holds no MIAD Lab workspace (no lab.sqlite)`);
-    const lab = await createLab(ws);
-    try {
-      const manifest = await exportDataset({ repo: new AnnotationRepo(lab.store), workspaceDir: lab.dir, outDir: out, scenario }).catch((error: unknown) => {
-        if (error instanceof LabError && error.name === 'ValidationError') throw new UsageError(error.message);
-        throw error;
-      });
-      if (!io.json) {
-        io.out(`Exported ${manifest.files.length} images (${manifest.files.filter((f) => f.mask).length} masks) to ${out}; left out ${manifest.skipped.length}`);
-        for (const [s, counts] of Object.entries(manifest.counts)) {
-          io.out(`  ${s.padEnd(22)} ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-        }
+    const { state } = await withHost((host) => host.call('workspaces:inspect', { dir: ws }));
+    if (state !== 'workspace') throw new UsageError(`--workspace ${ws} holds no MIAD Lab workspace (no lab.sqlite)`);
+    // The app's export call: its refusals (a non-empty --out, an unknown scenario) are ValidationErrors, exit 2.
+    const summary = await withWorkspace(ws, (host) => host.call('annotate:exportDataset', { outDir: out, ...(scenario !== undefined ? { scenario } : {}) }));
+    if (!io.json) {
+      io.out(`Exported ${summary.samples} images (${summary.masks} masks) to ${out}; left out ${summary.excluded}`);
+      for (const [s, counts] of Object.entries(summary.counts)) {
+        io.out(`  ${s.padEnd(22)} ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
       }
-      return { out, files: manifest.files.length, masks: manifest.files.filter((f) => f.mask).length, skipped: manifest.skipped.length, counts: manifest.counts };
-    } finally {
-      lab.close();
     }
+    return { out, files: summary.samples, masks: summary.masks, skipped: summary.excluded, counts: summary.counts };
   },
 };

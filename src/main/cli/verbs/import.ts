@@ -1,17 +1,14 @@
 /**
  * `miad-lab import --workspace W DIR [--name N] [--map folder=type ...] [--scan] [--rescan]`:
- * the importer from a script. Every argument is checked, and the folder walked and its mapping
- * resolved, BEFORE the workspace is opened, so bad usage (exit 2) writes nothing: not even a new
- * workspace database.
+ * the importer from a script, through the app's calls (`import:scan`, `import:run`,
+ * `import:rescan`). Every argument is checked, and the folder walked and its mapping resolved
+ * (`import:scan` with no workspace open), BEFORE the workspace is opened, so bad usage (exit 2)
+ * writes nothing: not even a new workspace database.
  */
 import { resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { SKIP, mappingKey, type FolderMapping, type ImportReport, type ImportScan } from '../../../shared/calls/import';
-import { LabError } from '../../../shared/errors';
-import { createLab } from '../../core/lab';
-import { folderState } from '../../core/workspace/workspace';
-import { importFolder, rescanDataset, scanFolder } from '../../core/datasets/import/importer';
-import { ImportRepo } from '../../core/store/import-repo';
+import { withHost, type CliHost } from '../host';
 import { UsageError, requiredString, stringOption, type CliIO, type ParsedOptions, type VerbSpec } from '../verb';
 
 /**
@@ -62,13 +59,20 @@ function printReport(io: CliIO, report: ImportReport): void {
   }
 }
 
-async function workspaceDir(options: ParsedOptions): Promise<string> {
-  const dir = resolve(requiredString(options, 'workspace'));
-  const state = await folderState(dir);
+async function workspaceDir(host: CliHost, options: ParsedOptions): Promise<{ dir: string; isWorkspace: boolean }> {
+  const { dir, state } = await host.call('workspaces:inspect', { dir: resolve(requiredString(options, 'workspace')) });
   if (state === 'file') throw new UsageError(`--workspace ${dir} is a file, not a folder`);
   if (state === 'other') throw new UsageError(`--workspace ${dir} is not empty and holds no MIAD Lab workspace (no lab.sqlite)`);
   if (options.rescan && state !== 'workspace') throw new UsageError(`--workspace ${dir} holds no workspace: nothing to rescan`);
-  return dir;
+  return { dir, isWorkspace: state === 'workspace' };
+}
+
+/** A scan's refusal (no such folder, no dataset layout) is bad usage. */
+async function scan(host: CliHost, root: string, mapping?: FolderMapping): Promise<ImportScan> {
+  return host.call('import:scan', { root, ...(mapping ? { mapping } : {}) }).catch((error: unknown) => {
+    if (error instanceof Error && error.name === 'ValidationError') throw new UsageError(error.message);
+    throw error;
+  });
 }
 
 export const importVerb: VerbSpec = {
@@ -100,53 +104,39 @@ export const importVerb: VerbSpec = {
     const name = stringOption(options, 'name');
     if (options.scan && options.rescan) throw new UsageError('--scan and --rescan exclude each other');
     if (options.rescan && name !== undefined) throw new UsageError('--name applies to a new import, not to --rescan');
-    const ws = options.scan ? null : await workspaceDir(options);
-
-    let scan: ImportScan;
-    try {
-      scan = await scanFolder(null, root);
-    } catch (error) {
-      if (error instanceof LabError && error.name === 'ValidationError') throw new UsageError(error.message);
-      throw error;
-    }
-    const mapping = parseMapOptions((options.map as string[] | undefined) ?? [], scan);
-    const resolved = await scanFolder(null, root, mapping);
-    if (options.scan) {
-      if (!io.json) {
-        io.out(`${root}: ${resolved.kind} layout, ${resolved.images} images, ${resolved.masks} masks, ${resolved.scenarios.length} scenarios`);
-        for (const s of resolved.scenarios) io.out(`  ${s.scenario.padEnd(22)} ${s.dir.padEnd(40)} train ${s.train}, test ${s.test}, masks ${s.masks}`);
-        for (const f of resolved.folders) io.out(`  ${mappingKey(f.scenario, f.folder).padEnd(40)} → ${f.target ?? 'UNMAPPED'} (${f.how ?? 'needs --map'})`);
+    return withHost(async (host) => {
+      const ws = options.scan ? null : await workspaceDir(host, options);
+      const mapping = parseMapOptions((options.map as string[] | undefined) ?? [], await scan(host, root));
+      const resolved = await scan(host, root, mapping);
+      if (options.scan) {
+        if (!io.json) {
+          io.out(`${root}: ${resolved.kind} layout, ${resolved.images} images, ${resolved.masks} masks, ${resolved.scenarios.length} scenarios`);
+          for (const s of resolved.scenarios) io.out(`  ${s.scenario.padEnd(22)} ${s.dir.padEnd(40)} train ${s.train}, test ${s.test}, masks ${s.masks}`);
+          for (const f of resolved.folders) io.out(`  ${mappingKey(f.scenario, f.folder).padEnd(40)} → ${f.target ?? 'UNMAPPED'} (${f.how ?? 'needs --map'})`);
+        }
+        return resolved;
       }
-      return resolved;
-    }
-    // An existing workspace is opened first, so "already imported" is said before "map these folders".
-    let lab = (await folderState(ws!)) === 'workspace' ? await createLab(ws!) : null;
-    try {
-      const existing = lab ? new ImportRepo(lab.store).findDatasetByRoot(root) : null;
-      if (options.rescan && existing === null) throw new UsageError(`${root} is not imported in ${ws}: import it first (without --rescan)`);
-      if (!options.rescan && existing !== null) throw new UsageError(`${root} is already imported in ${ws} as dataset ${existing}: use --rescan`);
+      // An existing workspace is opened first, so "already imported" is said before "map these folders".
+      const existing = ws!.isWorkspace ? await host.call('workspaces:open', { dir: ws!.dir }).then(async () => (await host.call('datasets:list', {})).find((d) => d.root === root)?.id ?? null) : null;
+      if (options.rescan && existing === null) throw new UsageError(`${root} is not imported in ${ws!.dir}: import it first (without --rescan)`);
+      if (!options.rescan && existing !== null) throw new UsageError(`${root} is already imported in ${ws!.dir} as dataset ${existing}: use --rescan`);
       if (!options.rescan && resolved.unmapped.length > 0) {
         const list = resolved.unmapped.map((f) => `${mappingKey(f.scenario, f.folder)} (${f.images} images; allowed: ${(f.allowed ?? []).join(', ')}, or skip)`);
         throw new UsageError(`nothing imported: ${resolved.unmapped.length} defect folder(s) need --map FOLDER=TYPE first: ${list.join('; ')}`);
       }
-      lab ??= await createLab(ws!, { create: true });
+      if (!ws!.isWorkspace) await host.call('workspaces:open', { dir: ws!.dir, create: true });
       let lastPhase = '';
-      const onProgress = io.json
-        ? undefined
-        : (p: { phase: string; done: number; total: number }) => {
-            if (p.phase !== lastPhase && p.phase !== 'done') io.err(`  ${p.phase}…`);
-            lastPhase = p.phase;
-          };
-      if (options.rescan) {
-        const result = await rescanDataset(lab.store, { datasetId: existing!, mapping }, onProgress ? { onProgress } : {});
-        if (!io.json) printReport(io, result.report);
-        return result;
+      if (!io.json) {
+        host.on('import:progress', (p) => {
+          if (p.phase !== lastPhase && p.phase !== 'done') io.err(`  ${p.phase}…`);
+          lastPhase = p.phase;
+        });
       }
-      const result = await importFolder(lab.store, { root, name, mapping }, onProgress ? { onProgress } : {});
+      const result = options.rescan
+        ? await host.call('import:rescan', { datasetId: existing!, mapping })
+        : await host.call('import:run', { root, ...(name !== undefined ? { name } : {}), mapping });
       if (!io.json) printReport(io, result.report);
       return result;
-    } finally {
-      lab?.close();
-    }
+    });
   },
 };

@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createLabHost } from '../../core/lab-host';
 import { defaultConfigDir, defaultWorkspacesDir } from '../../core/paths';
-import { folderState } from '../../core/workspace/workspace';
 import { startLabServer } from '../../server/server';
+import type { FolderState } from '../../../shared/calls/app';
+import { withHost } from '../host';
 import { intOption, stringOption, UsageError, type VerbSpec } from '../verb';
 
 export const STATIC_DIR = fileURLToPath(new URL('../../../../out/renderer', import.meta.url));
@@ -31,10 +32,10 @@ export const serveVerb: VerbSpec = {
     if (!/^[A-Za-z0-9.:-]+$/.test(hostname)) throw new UsageError(`--host expects an address such as 127.0.0.1, got ${JSON.stringify(hostname)}`);
     const wsArg = stringOption(options, 'workspace');
     const workspace = wsArg ? resolve(wsArg) : undefined;
-    let state: Awaited<ReturnType<typeof folderState>> | null = null;
+    let state: FolderState | null = null;
     if (workspace) {
       if (!isAbsolute(workspace)) throw new UsageError('--workspace must be a path');
-      state = await folderState(workspace);
+      state = (await withHost((host) => host.call('workspaces:inspect', { dir: workspace }))).state;
       if (state === 'file') throw new UsageError(`--workspace ${workspace} is a file, not a folder`);
       if (state === 'other') throw new UsageError(`--workspace ${workspace} is not empty and holds no MIAD Lab workspace (no lab.sqlite)`);
     }

@@ -1,27 +1,30 @@
 /**
  * `miad-lab weights list|fetch|import|verify|random --workspace W ...`: the pretrained-weights
  * cache of a workspace from the command line (DESIGN section 6), for offline machines above all:
- * fetch where there is a network, import the file where there is not.
+ * fetch where there is a network, import the file where there is not. Through the app's calls
+ * (`engine:weights`, `engine:fetchWeights`, `engine:importWeights`, `engine:verifyWeights`,
+ * `engine:randomWeights`); an empty --workspace folder becomes a workspace, as `import` makes one.
  */
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { WeightsCatalog, WeightsStatus } from '../../../shared/calls/engine';
+import { withHost, type CliHost } from '../host';
 import { UsageError, intOption, requiredString, stringOption, type VerbSpec } from '../verb';
-import { WeightsManager, WEIGHTS_CATALOG, type WeightsStatus } from '../../core/engine/weights';
-import { BUILT_ARCHS, isBuiltArch } from '../../core/engine/backbones/index';
 
 const SUBCOMMANDS = ['list', 'fetch', 'import', 'verify', 'random'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
-function workspaceOption(options: Record<string, unknown>): string {
-  const dir = resolve(requiredString(options as never, 'workspace'));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--workspace ${dir} is not a folder`);
-  return dir;
+/** The --workspace folder opened as a workspace (created when empty), or a usage error. */
+async function openWorkspace(host: CliHost, options: Record<string, unknown>): Promise<string> {
+  const { dir, state } = await host.call('workspaces:inspect', { dir: resolve(requiredString(options as never, 'workspace')) });
+  if (state === 'missing' || state === 'file') throw new UsageError(`--workspace ${dir} is not a folder`);
+  if (state === 'other') throw new UsageError(`--workspace ${dir} is not empty and holds no MIAD Lab workspace (no lab.sqlite)`);
+  return (await host.call('workspaces:open', { dir, ...(state === 'empty' ? { create: true } : {}) })).dir;
 }
 
-function idOption(options: Record<string, unknown>): string {
+function idOption(options: Record<string, unknown>, catalog: WeightsCatalog): string {
   const id = requiredString(options as never, 'id');
-  if (!WEIGHTS_CATALOG.some((e) => e.id === id)) {
-    throw new UsageError(`--id ${JSON.stringify(id)} is not in the catalogue; known: ${WEIGHTS_CATALOG.map((e) => e.id).join(', ')}`);
+  if (!catalog.entries.some((e) => e.id === id)) {
+    throw new UsageError(`--id ${JSON.stringify(id)} is not in the catalogue; known: ${catalog.entries.map((e) => e.id).join(', ')}`);
   }
   return id;
 }
@@ -47,19 +50,25 @@ export const weightsVerb: VerbSpec = {
     '  verify --id ID             re-check the cached file (sha256 and every tensor name and shape)',
     '  random --arch A [--seed N] write seeded random weights (torchvision init) for tests and demos',
     '',
-    `Weights ids: ${WEIGHTS_CATALOG.map((e) => e.id).join(', ')}`,
     'Offline? Download the file on another machine, then: miad-lab weights import --workspace W --id ID FILE',
   ].join('\n'),
   options: {
     workspace: { type: 'string', value: 'DIR', description: 'workspace folder (the cache is DIR/weights)', required: true },
     id: { type: 'string', value: 'ID', description: 'weights id (fetch, import, verify)' },
-    arch: { type: 'string', value: 'ARCH', description: `architecture for random: ${BUILT_ARCHS.join(', ')}` },
+    arch: { type: 'string', value: 'ARCH', description: 'architecture for random (the list: miad-lab weights --help)' },
     seed: { type: 'string', value: 'N', description: 'seed for random (default 0)' },
   },
   positionals: [
     { name: 'SUBCOMMAND', description: SUBCOMMANDS.join(' | '), required: true },
     { name: 'FILE', description: 'the .safetensors file to import (import only)' },
   ],
+  async describe() {
+    const catalog = await withHost((host) => host.call('engine:weightsCatalog', {}));
+    return {
+      options: { arch: `architecture for random: ${catalog.archs.join(', ')}` },
+      details: `Weights ids: ${catalog.entries.map((e) => e.id).join(', ')}`,
+    };
+  },
   async run({ options, positionals }, io) {
     const sub = positionals[0] as Sub;
     if (!SUBCOMMANDS.includes(sub)) throw new UsageError(`unknown sub-command ${JSON.stringify(positionals[0])}; use one of ${SUBCOMMANDS.join(', ')}`);
@@ -69,63 +78,65 @@ export const weightsVerb: VerbSpec = {
     for (const key of ['id', 'arch', 'seed']) {
       if (options[key] !== undefined && !allowed[sub].includes(key)) throw new UsageError(`--${key} does not apply to weights ${sub}`);
     }
-    const workspaceDir = workspaceOption(options);
-    const manager = new WeightsManager({ workspaceDir });
-
-    switch (sub) {
-      case 'list': {
-        const all = await manager.list();
-        if (!io.json) {
-          io.out(`${'id'.padEnd(30)}${'arch'.padEnd(20)}${'size'.padEnd(22)}cache (${manager.dir})`);
-          for (const s of all) io.out(describe(s));
-        }
-        return all;
+    return withHost(async (host) => {
+      const catalog = await host.call('engine:weightsCatalog', {});
+      // Flags first: bad usage opens (or makes) no workspace.
+      const id = sub === 'fetch' || sub === 'import' || sub === 'verify' ? idOption(options, catalog) : '';
+      if (sub === 'import' && file === undefined) throw new UsageError('weights import needs the FILE to import');
+      const arch = stringOption(options, 'arch');
+      if (sub === 'random') {
+        if (arch === undefined) throw new UsageError('--arch is required for weights random');
+        if (!catalog.archs.includes(arch)) throw new UsageError(`--arch ${JSON.stringify(arch)}: choose one of ${catalog.archs.join(', ')}`);
       }
-      case 'fetch': {
-        const id = idOption(options);
-        let lastPct = -1;
-        const s = await manager.fetch(id, {
-          onProgress: (p) => {
-            if (io.json) return;
+      const seed = intOption(options, 'seed', 0, 0, 2 ** 31 - 1);
+      const cacheDir = join(await openWorkspace(host, options), 'weights');
+
+      switch (sub) {
+        case 'list': {
+          const all = await host.call('engine:weights', {});
+          if (!io.json) {
+            io.out(`${'id'.padEnd(30)}${'arch'.padEnd(20)}${'size'.padEnd(22)}cache (${cacheDir})`);
+            for (const s of all) io.out(describe(s));
+          }
+          return all;
+        }
+        case 'fetch': {
+          let lastPct = -1;
+          host.on('engine:weightsProgress', (p) => {
+            if (io.json || p.id !== id) return;
             const pct = p.total ? Math.floor((100 * p.received) / p.total) : -1;
             if (pct === lastPct && pct !== -1) return;
             lastPct = pct;
             io.err(p.total ? `${id}: ${pct}% (${mb(p.received)} of ${mb(p.total)})` : `${id}: ${mb(p.received)}`);
-          },
-        });
-        if (!io.json) io.out(`${id}: ${s.path} (sha256 ${s.local?.sha256 ?? '?'}${s.local?.matchesPublished ? ', matches the published hash' : ''})`);
-        return s;
-      }
-      case 'import': {
-        const id = idOption(options);
-        if (file === undefined) throw new UsageError('weights import needs the FILE to import');
-        const s = await manager.import(id, resolve(file));
-        if (!io.json) {
-          const match = s.local?.matchesPublished === null ? 'no published hash to compare' : s.local?.matchesPublished ? 'matches the published hash' : 'differs from the published file';
-          io.out(`${id}: imported into ${s.path} (${s.local?.structure === 'checked' ? 'every tensor checked' : 'structure not checked: architecture not built yet'}; ${match})`);
+          });
+          const s = await host.call('engine:fetchWeights', { id });
+          if (!io.json) io.out(`${id}: ${s.path} (sha256 ${s.local?.sha256 ?? '?'}${s.local?.matchesPublished ? ', matches the published hash' : ''})`);
+          return s;
         }
-        return s;
-      }
-      case 'verify': {
-        const id = idOption(options);
-        const v = await manager.verify(id);
-        if (!io.json) io.out(v.ok ? `${id}: ok (${v.structure === 'checked' ? 'every tensor checked' : 'structure not checked'}, sha256 ${v.sha256})` : `${id}: FAILED\n  ${v.problems.join('\n  ')}`);
-        if (!v.ok) {
-          const error = new Error(`${id} failed verification: ${v.problems[0] ?? ''}`);
-          error.name = 'VerificationError';
-          throw error;
+        case 'import': {
+          const s = await host.call('engine:importWeights', { id, file: resolve(file!) });
+          if (!io.json) {
+            const match = s.local?.matchesPublished === null ? 'no published hash to compare' : s.local?.matchesPublished ? 'matches the published hash' : 'differs from the published file';
+            io.out(`${id}: imported into ${s.path} (${s.local?.structure === 'checked' ? 'every tensor checked' : 'structure not checked: architecture not built yet'}; ${match})`);
+          }
+          return s;
         }
-        return v;
+        case 'verify': {
+          const v = await host.call('engine:verifyWeights', { id });
+          if (!io.json) io.out(v.ok ? `${id}: ok (${v.structure === 'checked' ? 'every tensor checked' : 'structure not checked'}, sha256 ${v.sha256})` : `${id}: FAILED\n  ${v.problems.join('\n  ')}`);
+          if (!v.ok) {
+            const error = new Error(`${id} failed verification: ${v.problems[0] ?? ''}`);
+            error.name = 'VerificationError';
+            throw error;
+          }
+          return v;
+        }
+        case 'random': {
+          const r = await host.call('engine:randomWeights', { arch: arch!, seed });
+          if (!io.json) io.out(`${arch}: random weights (seed ${seed}) written to ${r.path}; results from them are not pretrained`);
+          return r;
+        }
       }
-      case 'random': {
-        const arch = stringOption(options, 'arch');
-        if (arch === undefined) throw new UsageError('--arch is required for weights random');
-        if (!isBuiltArch(arch)) throw new UsageError(`--arch ${JSON.stringify(arch)}: choose one of ${BUILT_ARCHS.join(', ')}`);
-        const seed = intOption(options, 'seed', 0, 0, 2 ** 31 - 1);
-        const r = await manager.writeRandom(arch, seed);
-        if (!io.json) io.out(`${arch}: random weights (seed ${seed}) written to ${r.path}; results from them are not pretrained`);
-        return r;
-      }
-    }
+    });
   },
 };

@@ -15,18 +15,9 @@ import type { RunDetail, RunInfo } from '../../../shared/types';
 import { getRun } from '../store/runs-repo';
 import type { Store } from '../store/store';
 
-/** Scenarios in Table A.1 order (the appendix's order, which SCENARIO_INFO keeps). */
-export const TABLE_A1_SCENARIOS = Object.keys(SCENARIO_INFO).filter(isScenario);
+export { TABLE_A1_SCENARIOS, orderScenarios } from '../../../shared/taxonomy';
+import { TABLE_A1_SCENARIOS, orderScenarios } from '../../../shared/taxonomy';
 
-/** Orders scenario names as Table A.1 does; names outside MIAD follow, alphabetically. */
-export function orderScenarios(names: Iterable<string>): string[] {
-  const set = new Set(names);
-  const known = TABLE_A1_SCENARIOS.filter((s) => set.has(s));
-  const other = [...set].filter((s) => !isScenario(s)).sort();
-  return [...known, ...other];
-}
-
-/** Loads the runs by id, in the order given; every unknown id is named in one NotFoundError. */
 export function loadRuns(store: Store, runIds: readonly number[]): RunDetail[] {
   const unique = [...new Set(runIds)];
   const found: RunDetail[] = [];

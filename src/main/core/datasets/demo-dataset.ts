@@ -7,7 +7,8 @@ import type { z } from 'zod';
 import type { demoOptionsSchema } from '../../../shared/contract';
 import type { DemoProgress } from '../../../shared/types';
 import type { NewSample } from '../store/store';
-import { generateMiadMini } from './miad-mini/generate';
+import { generateMiadMini, miniSummary } from './miad-mini/generate';
+import type { MiniDatasetSummary } from '../../../shared/calls/datasets';
 import { runStandaloneJob } from '../jobs/standalone';
 import type { SpawnWorker } from '../jobs/spawn';
 
@@ -15,6 +16,8 @@ export type DemoOptions = z.output<typeof demoOptionsSchema>;
 
 export interface DemoDataset {
   samples: NewSample[];
+  /** The generator's report without its file lists (a test's fake generator may leave it out). */
+  summary?: MiniDatasetSummary;
 }
 
 /** Writes the demo dataset into `outDir`; stops (rejecting) when `signal` aborts, if it can. */
@@ -34,7 +37,7 @@ export const generateDemoDataset: DemoGenerator = async (outDir, options, onProg
       height: f.height,
     })),
   );
-  return { samples };
+  return { samples, summary: miniSummary(report) };
 };
 
 /**
@@ -47,6 +50,7 @@ export function generateDemoInJob(spawn: SpawnWorker): DemoGenerator {
       onProgress: (p) => onProgress({ phase: p.phase === 'generating' ? 'generating' : 'done', scenario: p.message ?? null, done: p.step, total: p.total }),
       ...(signal ? { signal } : {}),
     });
-    return { samples: (result.summary?.samples ?? []) as NewSample[] };
+    const summary = result.summary?.report as MiniDatasetSummary | undefined;
+    return { samples: (result.summary?.samples ?? []) as NewSample[], ...(summary ? { summary } : {}) };
   };
 }

@@ -33,8 +33,8 @@ import { LabError } from '../../../shared/errors';
 import { writeFileAtomic } from '../fs-util';
 import { float32ToHalf, halfToFloat32 } from '../evaluation/float16';
 
-/** Default size cap: 20 GB (a MIAD scenario's WRN50-2 layer2+3 features at 224² are ~12 GB fp16). */
-export const DEFAULT_FEATURE_CACHE_CAP_BYTES = 20e9;
+import { DEFAULT_FEATURE_CACHE_CAP_BYTES } from '../../../shared/limits';
+export { DEFAULT_FEATURE_CACHE_CAP_BYTES };
 
 /** Bump when the entry format or the meaning of a key changes: old entries then simply miss. */
 const FORMAT_VERSION = 1;

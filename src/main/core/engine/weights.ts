@@ -17,31 +17,11 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../../../shared/errors';
+import type { FetchProgress, LocalRecord, VerifyResult, WeightsEntry, WeightsStatus } from '../../../shared/calls/engine';
+export type { FetchProgress, LocalRecord, VerifyResult, WeightsEntry, WeightsStatus };
 import { writeFileAtomic } from '../fs-util';
 import { architectureParameters, checkArchitecture, float32Bytes, isBuiltArch, randomWeights, type BuiltArch } from './backbones/index';
 import { readSafetensorsHeader, writeSafetensors } from './safetensors';
-
-export interface WeightsEntry {
-  /** Our id: the timm model name with its pretrained tag, e.g. `wide_resnet50_2.tv_in1k`. */
-  id: string;
-  /** timm architecture name. */
-  arch: string;
-  /** Hugging Face repository. */
-  repo: string;
-  url: string;
-  /** Exact size in bytes, or null when not verified. */
-  bytes: number | null;
-  /** sha256 of the file (lower-case hex), or null when not verified: never guessed. */
-  sha256: string | null;
-  /** Human size for the UI when `bytes` is unknown: published, or estimated from the architecture's float32 parameters. */
-  sizeHint: string;
-  usedBy: string[];
-  /**
-   * 'pth': published only as a PyTorch pickle, which the lab never unpickles: `fetch` refuses it
-   * and says how to convert it to .safetensors (scripts/pth-to-safetensors.py) and import that.
-   */
-  published?: 'pth';
-}
 
 function hubUrl(repo: string): string {
   return `https://huggingface.co/${repo}/resolve/main/model.safetensors`;
@@ -98,44 +78,6 @@ export const WEIGHTS_CATALOG: readonly WeightsEntry[] = [
     published: 'pth',
   },
 ];
-
-export interface WeightsStatus extends WeightsEntry {
-  /** The cached file exists (complete and verified when it was stored). */
-  present: boolean;
-  path: string;
-  /** Bytes of an interrupted download waiting to be resumed, or null. */
-  partialBytes: number | null;
-  local: LocalRecord | null;
-}
-
-/** The sidecar `<id>.json` of a cached file. */
-export interface LocalRecord {
-  sha256: string;
-  bytes: number;
-  source: 'download' | 'import' | 'random';
-  from: string;
-  at: string;
-  /** True when the file's sha256 equals the catalogue's (null: the catalogue has no hash). */
-  matchesPublished: boolean | null;
-  /** 'checked' when every expected tensor was found with its shape; 'unchecked' for an arch we cannot build. */
-  structure: 'checked' | 'unchecked';
-}
-
-export interface VerifyResult {
-  id: string;
-  ok: boolean;
-  path: string;
-  sha256: string | null;
-  matchesPublished: boolean | null;
-  structure: 'checked' | 'unchecked';
-  problems: string[];
-}
-
-export interface FetchProgress {
-  id: string;
-  received: number;
-  total: number | null;
-}
 
 export interface FetchOptions {
   onProgress?: (p: FetchProgress) => void;

@@ -18,7 +18,7 @@ import { join, relative, sep } from 'node:path';
 import { LabError } from '../../../shared/errors';
 import { listTestImages, scenarioDir, type LayoutTestImage } from '../datasets/layout';
 import { readBinaryMask, type BinaryMask } from '../image/mask';
-import { MetricUndefinedError, type Curve } from './curve';
+import { MetricUndefinedError } from './curve';
 import { npyToMap, parseNpy } from './npy';
 import { pixelMetrics, type PixelSubset } from './pixel-metrics';
 import { resizeBilinear, resizeNearest } from './post-process';
@@ -36,54 +36,9 @@ export interface EvaluatePredictionsOptions {
   proLimit?: number;
 }
 
-export interface MetricSet {
-  imageAuroc: number | null;
-  imageF1Max: number | null;
-  imageF1Threshold: number | null;
-  pixelAuroc: number | null;
-  pixelF1Max: number | null;
-  pixelF1Threshold: number | null;
-  aupro: number | null;
-}
-
-export interface EvaluationScope {
-  /** null for the overall scope, else the defect folder name. */
-  defect: string | null;
-  images: { normal: number; anomalous: number };
-  pixels: { normal: number; anomalous: number };
-  regions: number;
-  metrics: MetricSet;
-  curves: { imageRoc: Curve | null; imagePr: Curve | null; pixelRoc: Curve | null; pixelPr: Curve | null; pro: Curve | null };
-}
-
-export interface EvaluationResult {
-  scenario: string;
-  datasetRoot: string;
-  predictionsDir: string;
-  resolution: number;
-  proLimit: number;
-  imageScores: 'scores.json' | 'map maximum';
-  testImages: number;
-  /** Every test image with its label and score, in evaluation order. */
-  images: EvaluatedImage[];
-  overall: EvaluationScope;
-  perDefect: EvaluationScope[];
-  /** Mean over defect types of each metric (over the types where it is defined). */
-  meanOverDefects: MetricSet;
-  warnings: string[];
-  conventions: { mapResize: string; maskResize: string; regions: string; aupro: string };
-  seconds: number;
-}
-
-export interface EvaluatedImage {
-  /** Relative to the scenario folder, with / separators, e.g. `test/crack/000.png`. */
-  relPath: string;
-  /** The test folder's label: `good` or the defect folder name. */
-  label: string;
-  /** True when its mask has a pixel > 0. */
-  anomalous: boolean;
-  score: number;
-}
+// The result's types are the contract's (`evaluation:predictions`): plain JSON a run store keeps as is.
+export type { EvaluatedImage, EvaluationResult, EvaluationScope, MetricSet } from '../../../shared/calls/evaluation';
+import type { EvaluationResult, EvaluationScope, MetricSet } from '../../../shared/calls/evaluation';
 
 /** The inputs (predictions, masks, scores.json) are missing or malformed; the message lists every file. */
 export class EvaluationInputError extends Error {

@@ -11,6 +11,8 @@
 import type { BackendStatusInfo } from '../../../shared/backends';
 import { LabError } from '../../../shared/errors';
 import { FeatureCache, readStats } from '../engine/feature-cache';
+import { WEIGHTS_CATALOG, WeightsManager } from '../engine/weights';
+import { BUILT_ARCHS, isBuiltArch } from '../engine/backbones/index';
 import type { AppSettings } from '../workspace/app-settings';
 import type { DomainHandlers, HandlerContext } from './types';
 
@@ -44,6 +46,8 @@ export interface EngineHandlerDeps {
 
 export function engineHandlers(ctx: HandlerContext, deps: EngineHandlerDeps): DomainHandlers<'engine'> {
   const cacheDir = () => FeatureCache.workspaceDir(ctx.requireLab().dir);
+  /** The open workspace's weights cache (`<workspace>/weights`). */
+  const weights = () => new WeightsManager({ workspaceDir: ctx.requireLab().dir });
   return {
     'engine:backends': async ({ refresh }) => backends(refresh ?? false),
     'engine:backendSetting': async () => ({ backend: (await deps.settings.get()).backend }),
@@ -57,8 +61,23 @@ export function engineHandlers(ctx: HandlerContext, deps: EngineHandlerDeps): Do
       return { backend };
     },
     'engine:cache': async () => {
-      const { entries, bytes, capBytes, hits, misses } = await readStats(cacheDir());
-      return { entries, bytes, capBytes, hits, misses };
+      const { dir, entries, bytes, capBytes, hits, misses } = await readStats(cacheDir());
+      return { dir, entries, bytes, capBytes, hits, misses };
+    },
+    'engine:setCacheCap': async ({ bytes }) => {
+      const dir = cacheDir();
+      await (await FeatureCache.open(dir)).setCap(bytes);
+      const s = await readStats(dir);
+      return { dir: s.dir, entries: s.entries, bytes: s.bytes, capBytes: s.capBytes, hits: s.hits, misses: s.misses };
+    },
+    'engine:weightsCatalog': async () => ({ entries: WEIGHTS_CATALOG.map((e) => ({ ...e, usedBy: [...e.usedBy] })), archs: [...BUILT_ARCHS] }),
+    'engine:weights': async () => weights().list(),
+    'engine:fetchWeights': async ({ id }) => weights().fetch(id, { onProgress: (p) => ctx.emit('engine:weightsProgress', p) }),
+    'engine:importWeights': async ({ id, file }) => weights().import(id, file),
+    'engine:verifyWeights': async ({ id }) => weights().verify(id),
+    'engine:randomWeights': async ({ arch, seed }) => {
+      if (!isBuiltArch(arch)) throw new LabError(`architecture ${JSON.stringify(arch)} is not built here: choose one of ${BUILT_ARCHS.join(', ')}`, 'ValidationError');
+      return weights().writeRandom(arch, seed);
     },
     'engine:clearCache': async () => (await FeatureCache.open(cacheDir())).clear(),
   };

@@ -25,8 +25,9 @@ export function importHandlers(ctx: HandlerContext, deps: ImportDeps = {}): Doma
 
   return {
     'import:scan': async ({ root, mapping }) => {
-      const lab = ctx.requireLab();
-      return ctx.track('scan a dataset folder', (signal) => scanFolder(lab.store, root, mapping ?? {}, { ...withProgress, signal }));
+      // A scan reads the folder only; with no workspace open it just cannot say what is imported already.
+      const lab = ctx.currentLab();
+      return ctx.track('scan a dataset folder', (signal) => scanFolder(lab?.store ?? null, root, mapping ?? {}, { ...withProgress, signal }));
     },
     'import:run': async (input) => {
       const lab = ctx.requireLab();

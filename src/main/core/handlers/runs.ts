@@ -1,5 +1,5 @@
 /** Handlers of the `runs:*` calls: the stored runs, and jobs through the open workspace's runner. */
-import { getMethod, methodPresets } from '../methods/registry';
+import { METHODS, getMethod, methodPresets } from '../methods/registry';
 import { synthesisPreview } from '../methods/draem/preview';
 import { describeEstimate, estimateTraining } from '../runs/estimate';
 import { LabError } from '../../../shared/errors';
@@ -10,12 +10,36 @@ import { hasCheckpoint } from '../jobs/checkpoints';
 import { deleteRunRows, getRun, getSeries, listRunTable, listRuns, updateRun } from '../store/runs-repo';
 import type { JOB_BACKENDS } from '../../../shared/calls/runs';
 import type { DomainHandlers, HandlerContext } from './types';
+import type { Store } from '../store/store';
+import type { RunInfo } from '../../../shared/types';
 
 export interface RunHandlerDeps {
   /** The stored "force backend" setting (engine:setBackend): used when a start names no backend. */
   forcedBackend: () => Promise<(typeof JOB_BACKENDS)[number] | undefined>;
   /** The best backend this machine offers (engine:backends' probe), for estimates of unforced runs. */
   bestBackend: () => Promise<string | null>;
+}
+
+const ENDED = new Set(['done', 'failed', 'cancelled']);
+
+/** Resolves when run `runId` is done, failed or cancelled; rejects when `signal` aborts (the workspace closes). */
+function untilEnded(ctx: HandlerContext, store: Store, runId: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const finish = (error?: unknown) => {
+      stop();
+      signal.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve();
+      else reject(error instanceof Error ? error : new Error(String(error)));
+    };
+    const onAbort = () => finish(new LabError(`stopped waiting for run #${runId}: ${signal.reason instanceof Error ? signal.reason.message : 'cancelled'}`, 'ConflictError'));
+    // Listen first, then look: a change between the two is not missed.
+    const stop = ctx.listen((event, payload) => {
+      if (event === 'runs:changed' && (payload as { run: RunInfo }).run.id === runId && ENDED.has((payload as { run: RunInfo }).run.status)) finish();
+    });
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort);
+    if (ENDED.has(getRun(store, runId).status)) finish();
+  });
 }
 
 export function runHandlers(ctx: HandlerContext, deps: RunHandlerDeps): DomainHandlers<'runs'> {
@@ -30,12 +54,31 @@ export function runHandlers(ctx: HandlerContext, deps: RunHandlerDeps): DomainHa
     'runs:start': async (input) => ctx.requireLab().jobs.start({ ...input, backend: input.backend ?? (await deps.forcedBackend()) }),
     'runs:cancel': async ({ runId }) => ctx.requireLab().jobs.cancel(runId),
     'runs:resume': async ({ runId }) => ctx.requireLab().jobs.resume(runId),
+    'runs:wait': async ({ runId }) => {
+      const lab = ctx.requireLab();
+      getRun(lab.store, runId);
+      await ctx.track(`wait for run #${runId}`, (signal) => untilEnded(ctx, lab.store, runId, signal));
+      // The job process has exited and a `done` run's result is on disk.
+      await lab.jobs.waitForSettled(runId);
+      return getRun(lab.store, runId);
+    },
     'runs:series': async ({ runId }) => {
       const store = ctx.requireLab().store;
       getRun(store, runId);
       return getSeries(store, runId);
     },
     'runs:presets': async ({ method }) => methodPresets(method),
+    'runs:methods': async () =>
+      METHODS.map((m) => ({ name: m.name, title: m.title, presets: [...m.presets], defaultPreset: m.defaultPreset, unified: m.unified ?? false })),
+    'runs:resolveConfig': async ({ method, preset, overrides }) => {
+      const definition = getMethod(method);
+      const chosen = preset ?? definition.defaultPreset;
+      if (!definition.presets.includes(chosen)) {
+        throw new LabError(`${method} has no preset ${JSON.stringify(chosen)}; its presets: ${definition.presets.join(', ')}`, 'ValidationError');
+      }
+      const { config } = definition.resolveConfig(chosen, overrides ?? {});
+      return { method, preset: chosen, config: config as Record<string, unknown>, backbone: definition.backboneArch(config) };
+    },
     'runs:synthesisPreview': async ({ datasetId, scenario, preset, overrides, count }) => {
       const lab = ctx.requireLab();
       const { config } = getMethod('draem').resolveConfig(preset, overrides ?? {});

@@ -18,7 +18,11 @@ export type DomainHandlers<P extends string> = {
 export interface HandlerContext {
   /** The open workspace's lab; throws a ConflictError naming the problem when none is open. */
   requireLab(): Lab;
+  /** The open workspace's lab, or null: for calls that also work with none open (`import:scan`). */
+  currentLab(): Lab | null;
   emit<E extends EventName>(event: E, payload: EventPayload<E>): void;
+  /** Listens to every event the host emits (a job's, a handler's); returns the unsubscribe function. */
+  listen(listener: (event: EventName, payload: unknown) => void): () => void;
   /**
    * Runs `work` on the open workspace as something closing it must end first: closing (or
    * switching) the workspace aborts `signal` with the reason and waits for `work` to settle, then

@@ -18,7 +18,8 @@ export interface Workspace {
   store: Store;
 }
 
-export type FolderState = 'missing' | 'file' | 'empty' | 'workspace' | 'other';
+import type { FolderState } from '../../../shared/calls/app';
+export type { FolderState };
 
 export async function folderState(dir: string): Promise<FolderState> {
   let info;

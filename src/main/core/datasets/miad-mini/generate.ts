@@ -19,6 +19,7 @@ import { DEMO_LIMITS } from '../../../../shared/limits';
 import { LabError } from '../../../../shared/errors';
 import { SCENARIOS, SCENARIO_INFO, isScenario, type Scenario } from '../../../../shared/taxonomy';
 import type { DemoProgress } from '../../../../shared/types';
+import type { MiniDatasetSummary } from '../../../../shared/calls/datasets';
 import { encodePng, type PngEncodeOptions } from '../../image/png';
 import type { Knobs } from './common';
 import { renderSample } from './render';
@@ -99,6 +100,17 @@ export interface MiadMiniReport {
   options: ResolvedMiadMiniOptions;
   scenarios: MiadMiniScenarioReport[];
   totals: { images: number; masks: number; bytes: number };
+}
+
+/** The report without its per-file lists: what `datasets:generateMini` answers. */
+export function miniSummary(report: MiadMiniReport): MiniDatasetSummary {
+  return {
+    outDir: report.outDir,
+    version: report.version,
+    options: report.options,
+    totals: report.totals,
+    scenarios: report.scenarios.map((s) => ({ scenario: s.scenario, ...s.counts })),
+  };
 }
 
 interface Manifest {

@@ -27,7 +27,7 @@ export const demoKind = defineKind({
         ctx.throwIfCancelled();
         ctx.progress({ phase: p.phase, step: p.done, total: p.total, ...(p.scenario ? { message: p.scenario } : {}) });
       });
-      return { summary: { samples: made.samples } };
+      return { summary: { samples: made.samples, report: made.summary ?? null } };
     };
   },
 });
