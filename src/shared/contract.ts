@@ -12,6 +12,7 @@ import { libraryCalls, libraryEvents } from './calls/library';
 import { runCalls, runEvents } from './calls/runs';
 import { engineCalls, engineEvents } from './calls/engine';
 import { compareCalls, compareEvents } from './calls/compare';
+import { benchCalls, benchEvents } from './calls/bench';
 import { DEMO_LIMITS } from './limits';
 
 export { DEMO_LIMITS, demoOptionsSchema };
@@ -29,6 +30,7 @@ export const calls = {
   ...annotateCalls,
   ...engineCalls,
   ...compareCalls,
+  ...benchCalls,
 } as const;
 
 export const events = {
@@ -40,6 +42,7 @@ export const events = {
   ...annotateEvents,
   ...engineEvents,
   ...compareEvents,
+  ...benchEvents,
 } as const;
 
 export type Calls = typeof calls;
