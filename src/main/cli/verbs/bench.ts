@@ -14,6 +14,7 @@ import { BACKEND_NAMES, isBackendName } from '../../../shared/backends';
 import type { BenchEstimate, BenchmarkDetail, BenchmarkInfo, BenchTable } from '../../../shared/calls/bench';
 import type { JobKindInfo, RunProgress } from '../../../shared/calls/runs';
 import { formatPercent, METRIC_LABELS } from '../../../shared/compare/format';
+import { SCENARIOS } from '../../../shared/taxonomy';
 import { createLabHost } from '../../core/lab-host';
 import { defaultConfigDir, defaultWorkspacesDir } from '../../core/paths';
 import { folderState } from '../../core/workspace/workspace';
@@ -23,8 +24,6 @@ import { parseOverrides } from './train';
 const SUBCOMMANDS = ['create', 'start', 'status', 'cancel', 'list'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
-/** The seven scenarios of the paper (Table A.1), for `--paper` and `--scenarios all`. */
-const PAPER_SCENARIOS = ['catenary_dropper', 'electrical_insulator', 'metal_welding', 'nut_and_bolt', 'photovoltaic_module', 'wind_turbine', 'witness_mark'];
 
 function list(raw: string | undefined, flag: string): string[] | undefined {
   if (raw === undefined) return undefined;
@@ -142,7 +141,7 @@ export const benchVerb: VerbSpec = {
           if (options.paper === true) {
             if (methods || scenarios || presets || seeds) throw new UsageError('--paper is the whole paper matrix: leave out --methods, --scenarios, --presets and --seeds');
             methods = allMethods;
-            scenarios = PAPER_SCENARIOS;
+            scenarios = [...SCENARIOS];
             presets = ['paper'];
           }
           if (!methods) throw new UsageError('bench create needs --methods (or --paper)');
