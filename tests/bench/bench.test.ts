@@ -80,6 +80,33 @@ describe('a benchmark run in-process', () => {
     for (const row of paper.rows) for (const c of row.cells.image_auroc) expect(c.value).not.toBeNull();
   }, 300_000);
 
+  it('cancel stops it: the running cell\'s run is cancelled, pending cells are cancelled, nothing more starts', async () => {
+    const created = (await t.host.invoke('bench:create', {
+      ...MATRIX,
+      methods: ['autoencoder'],
+      seeds: [1, 2],
+      overrides: { autoencoder: { ...TINY_OVERRIDES.autoencoder, epochs: 200 } },
+    })) as BenchmarkDetail;
+    const from = t.events.length;
+    await t.host.invoke('bench:start', { benchmarkId: created.id });
+    const running = await t.waitFor(
+      (e) => t.events.indexOf(e) >= from && e.event === 'runs:progress' && (e.payload as { phase: string }).phase === 'training',
+      'the first cell to train',
+    );
+    const runId = (running.payload as { runId: number }).runId;
+    const cancelled = (await t.host.invoke('bench:cancel', { benchmarkId: created.id })) as BenchmarkDetail;
+    expect(cancelled.state).toBe('cancelled');
+    const ended = await benchEnded(t, created.id, from);
+    expect(ended.state).toBe('cancelled');
+    await t.waitForStatus(runId, ['cancelled']);
+    const after = (await t.host.invoke('bench:get', { benchmarkId: created.id })) as BenchmarkDetail;
+    expect(after.cells.map((c) => c.state)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled']);
+    expect(after.cells.filter((c) => c.runId !== null).map((c) => c.runId)).toEqual([runId]);
+    expect(after.cells.find((c) => c.runId === null)!.reason).toBe('the benchmark was cancelled');
+    // Nothing else started after the cancel.
+    expect(t.events.slice(from).filter((e) => e.event === 'runs:changed' && (e.payload as { run: RunInfo }).run.status === 'queued').map((e) => (e.payload as { run: RunInfo }).run.id)).toEqual([runId]);
+  }, 120_000);
+
   it('the estimate names a cell that cannot run here (pretrained weights absent) with its reason', async () => {
     const created = (await t.host.invoke('bench:create', { ...MATRIX, scenarios: ['nut_and_bolt'], weights: 'pretrained' })) as BenchmarkDetail;
     const estimate = (await t.host.invoke('bench:estimate', { benchmarkId: created.id })) as BenchEstimate;
