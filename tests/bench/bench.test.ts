@@ -119,6 +119,19 @@ describe('a benchmark run in-process', () => {
     expect(estimate.text.join('\n')).toMatch(/cannot run: patchcore fast · nut_and_bolt · seed \d+: no pretrained resnet18 weights/);
   });
 
+  it("a cell's run is attached in the run's own insert transaction: when attaching fails, no run is left behind", async () => {
+    const before = ((await t.host.invoke('runs:list', {})) as RunInfo[]).length;
+    const start = t.lab().jobs.start({
+      kind: 'autoencoder',
+      config: { datasetId: 1, scenario: 'nut_and_bolt', preset: 'fast', overrides: TINY_OVERRIDES.autoencoder },
+      onCreated: () => {
+        throw new Error('the cell could not take the run');
+      },
+    });
+    await expect(start).rejects.toThrow('the cell could not take the run');
+    expect((await t.host.invoke('runs:list', {})) as RunInfo[]).toHaveLength(before);
+  });
+
   it('refuses bad input at the contract with a clear message', async () => {
     const bad = async (input: unknown) => t.host.invoke('bench:create', input).then(() => 'accepted', (e: Error) => `${e.name}: ${e.message}`);
     expect(await bad({ ...MATRIX, methods: ['nosuch'] })).toMatch(/ValidationError: unknown method "nosuch"; methods: patchcore, autoencoder/);

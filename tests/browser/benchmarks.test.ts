@@ -28,6 +28,8 @@ describe('benchmarks in the browser', () => {
   it('"Reproduce the paper" shows the estimate of the whole matrix and the cells that cannot run here, without launching it', async () => {
     await page.getByTestId('nav-benchmarks').click();
     await page.getByTestId('bench-area').waitFor();
+    await page.getByTestId('bench-form').waitFor();
+    await page.screenshot({ path: await artifactPath('benchmarks-0-area.png'), fullPage: true });
     await page.getByTestId('bench-paper').click();
     await expect.poll(async () => page.getByTestId('bench-title').textContent(), { timeout: 30_000 }).toBe('Reproduce the paper');
     await expect(page.getByTestId('bench-state').textContent()).resolves.toBe('created');

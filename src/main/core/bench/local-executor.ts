@@ -127,6 +127,8 @@ export class LocalBenchExecutor {
             ...(weights.file ? { weightsFile: weights.file } : {}),
           },
           backend,
+          // Attached in the run's own insert transaction: a kill cannot leave a run without its cell.
+          onCreated: (id) => attachRun(store, next.id, { id, status: 'queued', error: null }),
         });
         runId = run.id;
       } catch (error) {
@@ -136,8 +138,8 @@ export class LocalBenchExecutor {
         continue;
       }
       if (this.closed) return;
-      // The run may have moved (queued → running) before it was attached: take its state now.
-      attachRun(store, next.id, getRun(store, runId));
+      // The run moved (queued → running) as it was scheduled: the cell takes its state now.
+      followRun(store, next.id, getRun(store, runId));
       this.changed(benchmarkId);
       // Cancelled while its run was being made: that run goes too.
       if (benchSpec(store, benchmarkId).state === 'cancelled') await this.deps.jobs.cancel(runId).catch(() => undefined);
