@@ -13,6 +13,7 @@ import { runCalls, runEvents } from './calls/runs';
 import { engineCalls, engineEvents } from './calls/engine';
 import { compareCalls, compareEvents } from './calls/compare';
 import { evaluationCalls, evaluationEvents } from './calls/evaluation';
+import { benchCalls, benchEvents } from './calls/bench';
 import { DEMO_LIMITS } from './limits';
 
 export { DEMO_LIMITS, demoOptionsSchema };
@@ -31,6 +32,7 @@ export const calls = {
   ...engineCalls,
   ...compareCalls,
   ...evaluationCalls,
+  ...benchCalls,
 } as const;
 
 export const events = {
@@ -43,6 +45,7 @@ export const events = {
   ...engineEvents,
   ...compareEvents,
   ...evaluationEvents,
+  ...benchEvents,
 } as const;
 
 export type Calls = typeof calls;

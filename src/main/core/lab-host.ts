@@ -31,6 +31,7 @@ import { bestBackend, engineHandlers } from './handlers/engine';
 import { annotateHandlers } from './handlers/annotate';
 import { compareHandlers } from './handlers/compare';
 import { evaluationHandlers } from './handlers/evaluation';
+import { benchHandlers } from './handlers/bench';
 import type { JobsOptions } from './jobs/runner';
 
 export interface LabHostOptions {
@@ -156,7 +157,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
   }
 
   async function openWorkspace(dir: string, create = false): Promise<WorkspaceInfo> {
-    return exclusive('open a workspace', async () => switchTo(await createLab(dir, { create, ...(options.now ? { now: options.now } : {}), jobs: { recoverOnOpen: true, ...options.jobs, emit } })));
+    return exclusive('open a workspace', async () => switchTo(await createLab(dir, { create, ...(options.now ? { now: options.now } : {}), jobs: { recoverOnOpen: true, ...options.jobs, emit }, forcedBackend: () => settings.forcedBackend() })));
   }
 
   async function pickDemoDir(): Promise<string> {
@@ -275,7 +276,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
       await rm(staging, { recursive: true, force: true }).catch(() => undefined);
       throw signal.aborted ? cancelled() : error;
     }
-    const next = await createLab(target, { ...(options.now ? { now: options.now } : {}), jobs: { recoverOnOpen: true, ...options.jobs, emit } });
+    const next = await createLab(target, { ...(options.now ? { now: options.now } : {}), jobs: { recoverOnOpen: true, ...options.jobs, emit }, forcedBackend: () => settings.forcedBackend() });
     emit('workspaces:demoProgress', { phase: 'done', scenario: null, done: samples, total: samples });
     return switchTo(next);
   }
@@ -286,6 +287,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     ...importHandlers(context),
     ...libraryHandlers(context),
     ...runHandlers(context, { forcedBackend: () => settings.forcedBackend(), bestBackend }),
+    ...benchHandlers(context, { forcedBackend: () => settings.forcedBackend(), bestBackend }),
     ...annotateHandlers(context),
     ...engineHandlers(context, { settings }),
     ...compareHandlers(context),

@@ -11,6 +11,8 @@ import { resolveServedFile } from './served-files';
 import type { NewSample } from './store/store';
 import { JobRunner, type JobEventSink, type JobsOptions } from './jobs/runner';
 import { sweepMasks, type MaskSweepResult } from './annotate/mask-sweep';
+import { LocalBenchExecutor } from './bench/local-executor';
+import type { RunInfo } from '../../shared/types';
 
 export interface Lab {
   readonly dir: string;
@@ -18,6 +20,8 @@ export interface Lab {
   readonly store: Store;
   /** The workspace's job runner: runs jobs in their own processes (jobs/runner.ts). */
   readonly jobs: JobRunner;
+  /** Runs the workspace's local benchmarks through `jobs` (bench/local-executor.ts). */
+  readonly benchmarks: LocalBenchExecutor;
   /** What the sweep of masks/ removed as the workspace opened (annotate/mask-sweep.ts). */
   readonly maskSweep: MaskSweepResult;
   info(): WorkspaceInfo;
@@ -36,6 +40,8 @@ export interface CreateLabOptions extends StoreOptions {
   create?: boolean;
   /** How jobs are spawned, and where their events go (the host's emit). */
   jobs?: JobsOptions & { emit?: JobEventSink };
+  /** The app's "force backend" setting, for benchmark cells whose matrix names no backend. */
+  forcedBackend?: () => Promise<string | undefined>;
 }
 
 export async function createLab(workspaceDir: string, options: CreateLabOptions = {}): Promise<Lab> {
@@ -44,11 +50,25 @@ export async function createLab(workspaceDir: string, options: CreateLabOptions 
   // Stale `.tmp` files and orphan masks that killed saves left are removed before anything edits.
   // A sweep that fails (a read-only folder) never keeps the workspace from opening.
   const maskSweep = await sweepMasks(store, ws.dir).catch(() => ({ removedTmp: 0, removedOrphans: 0 }));
-  const jobs = new JobRunner({ ...options.jobs, store, workspaceDir: ws.dir, emit: options.jobs?.emit ?? (() => undefined) });
+  const emit: JobEventSink = options.jobs?.emit ?? (() => undefined);
+  // The benchmark executor follows every run the runner moves: a cell's run ending starts the next cell.
+  let followRun: ((run: RunInfo) => void) | null = null;
+  const jobs = new JobRunner({
+    ...options.jobs,
+    store,
+    workspaceDir: ws.dir,
+    emit: (event, payload) => {
+      emit(event, payload);
+      if (event === 'runs:changed') followRun?.((payload as { run: RunInfo }).run);
+    },
+  });
+  const benchmarks = new LocalBenchExecutor({ store, jobs, workspaceDir: ws.dir, emit, ...(options.forcedBackend ? { forcedBackend: options.forcedBackend } : {}) });
+  followRun = (run) => benchmarks.onRunChanged(run);
   const lab: Lab = {
     dir: ws.dir,
     store,
     jobs,
+    benchmarks,
     maskSweep,
     info: () => workspaceInfo(ws),
     listDatasets: () => store.listDatasets(),
@@ -61,11 +81,16 @@ export async function createLab(workspaceDir: string, options: CreateLabOptions 
     allowedRoots: () => [ws.dir, ...store.datasetRoots()],
     resolveAllowedFile: (path) => resolveServedFile(path, { store, workspaceDir: ws.dir }),
     close: () => {
+      benchmarks.close();
       jobs.close();
       store.close();
     },
   };
   // Runs a killed app left behind are settled (and checkpointed ones resumed) as the workspace opens.
-  if (options.jobs?.recoverOnOpen) jobs.recover();
+  // Benchmarks left running carry on the same way.
+  if (options.jobs?.recoverOnOpen) {
+    jobs.recover();
+    benchmarks.resumeAll();
+  }
   return lab;
 }

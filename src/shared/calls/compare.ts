@@ -33,6 +33,9 @@ export interface CompareCell {
   value: number | null;
   /** The best of its column (highest; ties all marked). */
   best: boolean;
+  /** When the value is a mean over seeds (a benchmark's): their sample standard deviation and count. */
+  std?: number;
+  n?: number;
 }
 
 export interface CompareRowHead {

@@ -1,4 +1,5 @@
 import type { VerbSpec } from '../verb';
+import { benchVerb } from './bench';
 import { cacheVerb } from './cache';
 import { compareVerb } from './compare';
 import { demoVerb } from './demo';
@@ -10,4 +11,4 @@ import { trainVerb } from './train';
 import { weightsVerb } from './weights';
 
 /** Every CLI verb, in the order --help lists them. */
-export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb, compareVerb, exportDatasetVerb, cacheVerb];
+export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb, compareVerb, benchVerb, exportDatasetVerb, cacheVerb];

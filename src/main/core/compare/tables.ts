@@ -54,8 +54,8 @@ function indexMetrics(run: RunDetail): MetricIndex {
 /** A row of either table: its head and, per scenario, the run whose metrics it shows there. */
 interface RowSource {
   head: CompareRowHead;
-  /** scenario → the run that supplies it. */
-  byScenario: Map<string, { run: RunDetail; metrics: MetricIndex }>;
+  /** scenario → the run that supplies it; with `seeds`, every run pooled there (a benchmark's seeds). */
+  byScenario: Map<string, { run: RunDetail; metrics: MetricIndex; seeds?: MetricIndex[] }>;
 }
 
 function runLabel(run: RunDetail): string {
@@ -75,7 +75,7 @@ function coveredScenarios(metrics: MetricIndex): string[] {
   return [...metrics.entries()].filter(([, byDefect]) => byDefect.has('')).map(([s]) => s);
 }
 
-function rowSources(runs: readonly RunDetail[], rowsBy: 'run' | 'method', notes: string[]): RowSource[] {
+function rowSources(runs: readonly RunDetail[], rowsBy: 'run' | 'method', notes: string[], poolSeeds = false): RowSource[] {
   const usable: { run: RunDetail; metrics: MetricIndex }[] = [];
   for (const run of runs) {
     const metrics = indexMetrics(run);
@@ -111,7 +111,7 @@ function rowSources(runs: readonly RunDetail[], rowsBy: 'run' | 'method', notes:
   }
   const out: RowSource[] = [];
   for (const [method, list] of byMethod) {
-    const byScenario = new Map<string, { run: RunDetail; metrics: MetricIndex }>();
+    const byScenario: RowSource['byScenario'] = new Map();
     const scenarios = orderScenarios(list.flatMap((u) => coveredScenarios(u.metrics)));
     for (const s of scenarios) {
       const candidates = list.filter((u) => u.metrics.get(s)?.has('')).sort((a, b) => newerFirst(a.run, b.run));
@@ -119,11 +119,16 @@ function rowSources(runs: readonly RunDetail[], rowsBy: 'run' | 'method', notes:
       const done = candidates.filter((u) => u.run.status === 'done');
       const pool = done.length > 0 ? done : candidates;
       const winner = pool[0]!;
+      if (poolSeeds) {
+        // A benchmark's runs of one method and scenario are its seeds: every one counts.
+        byScenario.set(s, { ...winner, seeds: pool.map((u) => u.metrics) });
+        continue;
+      }
       byScenario.set(s, winner);
       const losers = candidates.filter((u) => u !== winner).map((u) => `#${u.run.id}`);
       if (losers.length > 0) notes.push(`${method}, ${s}: run #${winner.run.id} (the newest finished) is shown; ${losers.join(', ')} left out`);
     }
-    const used = list.filter((u) => [...byScenario.values()].includes(u));
+    const used = poolSeeds ? list : list.filter((u) => [...byScenario.values()].includes(u));
     const randomKinds = new Set(used.map((u) => u.run.randomInit));
     if (randomKinds.size > 1) notes.push(`${method} mixes runs with random and pretrained backbone weights`);
     out.push({
@@ -172,18 +177,30 @@ function perMetric<T>(make: (metric: PaperMetric) => T): Record<PaperMetric, T> 
   return Object.fromEntries(PAPER_METRICS.map((m) => [m, make(m)])) as Record<PaperMetric, T>;
 }
 
-function cell(value: number | null): CompareCell {
-  return { value, best: false };
+function cell(value: number | null, spread?: { std: number; n: number }): CompareCell {
+  return spread ? { value, best: false, ...spread } : { value, best: false };
 }
 
 function lookup(source: RowSource, scenario: string, defectType: string, metric: string): number | null {
-  return source.byScenario.get(scenario)?.metrics.get(scenario)?.get(defectType)?.get(metric) ?? null;
+  return lookupCell(source, scenario, defectType, metric).value;
+}
+
+/** The value of a row at a scenario; pooled seeds give their mean and (sample) standard deviation. */
+function lookupCell(source: RowSource, scenario: string, defectType: string, metric: string): CompareCell {
+  const entry = source.byScenario.get(scenario);
+  if (!entry?.seeds) return cell(entry?.metrics.get(scenario)?.get(defectType)?.get(metric) ?? null);
+  const values = entry.seeds.map((m) => m.get(scenario)?.get(defectType)?.get(metric) ?? null).filter((v): v is number => v !== null);
+  if (values.length === 0) return cell(null);
+  const m = values.reduce((a, v) => a + v, 0) / values.length;
+  if (values.length === 1) return cell(m);
+  const std = Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1));
+  return cell(m, { std, n: values.length });
 }
 
 function paperTable(sources: readonly RowSource[], notes: string[]): PaperTable {
   const scenarios = orderScenarios(sources.flatMap((s) => [...s.byScenario.keys()]));
   const rows = sources.map((source) => {
-    const cells = perMetric((metric) => scenarios.map((s) => cell(lookup(source, s, '', metric))));
+    const cells = perMetric((metric) => scenarios.map((s) => lookupCell(source, s, '', metric)));
     const meanCells = perMetric((metric) => cell(mean(cells[metric].map((c) => c.value))));
     return { ...source.head, cells, mean: meanCells };
   });
@@ -246,9 +263,10 @@ function defectTable(sources: readonly RowSource[], notes: string[]): DefectTabl
 }
 
 /** Both tables of the given runs (already loaded), rows per run or per method. */
-export function buildCompareTables(runs: readonly RunDetail[], rowsBy: 'run' | 'method'): CompareTables {
+export function buildCompareTables(runs: readonly RunDetail[], rowsBy: 'run' | 'method', options: { poolSeeds?: boolean } = {}): CompareTables {
   const notes: string[] = [];
-  const sources = rowSources(runs, rowsBy, notes);
+  // poolSeeds (rows by method): every run of a method on a scenario is a seed of it; cells are their mean ± std.
+  const sources = rowSources(runs, rowsBy, notes, options.poolSeeds === true && rowsBy === 'method');
   if (sources.some((s) => s.head.unified)) notes.push('unified: one model trained on the training images of all its scenarios and evaluated on each (UniAD’s setting), not one model per scenario');
   if (sources.some((s) => s.head.randomInit)) notes.push('† random init: the backbone had random weights, so these numbers are not comparable with the paper');
   const defectNotes: string[] = [];

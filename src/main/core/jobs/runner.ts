@@ -167,8 +167,12 @@ export class JobRunner {
     return info;
   }
 
-  /** Validates the config against the kind's schema, records the run as queued and schedules it. */
-  async start(input: { kind: string; name?: string | undefined; config: unknown; backend?: string | undefined }): Promise<RunInfo> {
+  /**
+   * Validates the config against the kind's schema, records the run as queued and schedules it.
+   * `onCreated` runs inside the transaction that records the run, so whoever keeps its id elsewhere
+   * (a benchmark's cell) has it exactly when the run exists: a kill never leaves one without the other.
+   */
+  async start(input: { kind: string; name?: string | undefined; config: unknown; backend?: string | undefined; onCreated?: (runId: number) => void }): Promise<RunInfo> {
     if (this.closed) throw new LabError('the workspace is closing', 'ConflictError');
     const kind = this.kind(input.kind);
     if (!kind) throw new LabError(`unknown job kind ${JSON.stringify(input.kind)}; kinds are ${Object.keys(this.kinds).join(', ')}`, 'ValidationError');
@@ -178,18 +182,22 @@ export class JobRunner {
       throw new LabError(`invalid config for a ${kind.name} job: ${detail}`, 'ValidationError');
     }
     const prepared = await kind.prepare(parsed.data, { store: this.deps.store, workspaceDir: this.deps.workspaceDir });
-    const id = insertJobRun(this.deps.store, {
-      name: input.name ?? `${kind.name} · ${prepared.scenarios.join(', ') || 'job'}`,
-      jobKind: kind.name,
-      method: prepared.method,
-      scenarios: prepared.scenarios,
-      datasetId: prepared.datasetId,
-      datasetRoot: prepared.datasetRoot,
-      config: parsed.data,
-      weights: prepared.weights,
-      randomInit: prepared.randomInit,
-      requestedBackend: input.backend ?? null,
-      ownerPid: this.pid,
+    const id = this.deps.store.transaction(() => {
+      const runId = insertJobRun(this.deps.store, {
+        name: input.name ?? `${kind.name} · ${prepared.scenarios.join(', ') || 'job'}`,
+        jobKind: kind.name,
+        method: prepared.method,
+        scenarios: prepared.scenarios,
+        datasetId: prepared.datasetId,
+        datasetRoot: prepared.datasetRoot,
+        config: parsed.data,
+        weights: prepared.weights,
+        randomInit: prepared.randomInit,
+        requestedBackend: input.backend ?? null,
+        ownerPid: this.pid,
+      });
+      input.onCreated?.(runId);
+      return runId;
     });
     this.preparedCache.set(id, prepared);
     const info = this.changed(getRun(this.deps.store, id));

@@ -191,6 +191,36 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE samples ADD COLUMN mask_mtime_ms INTEGER;
     `,
   },
+  {
+    version: 8,
+    description: 'benchmarks: a matrix of methods × scenarios × seeds × presets, each cell filled by one run',
+    sql: `
+      CREATE TABLE benchmarks (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        state      TEXT NOT NULL CHECK (state IN ('created', 'running', 'done', 'cancelled')),
+        execution  TEXT NOT NULL,                 -- 'local' (this process's job runner); a queue later
+        spec       TEXT NOT NULL,                 -- JSON: methods, scenarios, presets, seeds, overrides, weights, backend
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE benchmark_cells (
+        id           INTEGER PRIMARY KEY,
+        benchmark_id INTEGER NOT NULL REFERENCES benchmarks(id) ON DELETE CASCADE,
+        position     INTEGER NOT NULL,            -- run order
+        method       TEXT NOT NULL,
+        scenarios    TEXT NOT NULL,               -- JSON array: one scenario, several for a unified cell
+        seed         INTEGER NOT NULL,
+        preset       TEXT NOT NULL,
+        state        TEXT NOT NULL CHECK (state IN ('pending', 'queued', 'running', 'done', 'failed', 'cancelled')),
+        reason       TEXT,
+        run_id       INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        UNIQUE (benchmark_id, method, scenarios, seed, preset)
+      );
+      CREATE INDEX benchmark_cells_by_benchmark ON benchmark_cells (benchmark_id, position);
+      CREATE INDEX benchmark_cells_by_run ON benchmark_cells (run_id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -2,7 +2,7 @@
  * The areas of the left navigation. Only areas that work are listed: later issues add
  * Annotate, Experiments and Compare here, never as disabled placeholders.
  */
-export type AreaId = 'overview' | 'library' | 'runs';
+export type AreaId = 'overview' | 'library' | 'runs' | 'benchmarks';
 
 export interface Area {
   id: AreaId;
@@ -26,5 +26,10 @@ export const AREAS: readonly Area[] = [
     id: 'runs',
     label: 'Runs',
     icon: 'M4 5h16v2H4zM4 11h10v2H4zM4 17h6v2H4zM16 10l6 3-6 3z',
+  },
+  {
+    id: 'benchmarks',
+    label: 'Benchmarks',
+    icon: 'M3 3h4v4H3zM10 3h4v4h-4zM17 3h4v4h-4zM3 10h4v4H3zM10 10h4v4h-4zM17 10h4v4h-4zM3 17h18v4H3z',
   },
 ];
