@@ -21,12 +21,21 @@ export interface CliHost {
   close(): Promise<void>;
 }
 
-export function openCliHost(): CliHost {
+export interface CliHostOptions {
+  /**
+   * Adopt what a stopped process left when the workspace opens, as the app does (its runs left
+   * queued or interrupted resume here). Only a command that runs the workspace's work until it is
+   * done may ask for it (`bench start`); every other command leaves other processes' runs alone.
+   */
+  recoverJobs?: boolean;
+}
+
+export function openCliHost(options: CliHostOptions = {}): CliHost {
   const host = createLabHost({
     door: 'cli',
     configDir: defaultConfigDir(),
     defaultWorkspacesDir: defaultWorkspacesDir(),
-    jobs: { recoverOnOpen: false },
+    jobs: { recoverOnOpen: options.recoverJobs === true },
     rememberRecent: false,
     // Nothing to keep responsive here: `demo` generates in this process, without a job process's start.
     demoInProcess: true,

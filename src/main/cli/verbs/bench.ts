@@ -12,12 +12,10 @@
 import { resolve } from 'node:path';
 import { BACKEND_NAMES, isBackendName } from '../../../shared/backends';
 import type { BenchEstimate, BenchmarkDetail, BenchmarkInfo, BenchTable } from '../../../shared/calls/bench';
-import type { JobKindInfo, RunProgress } from '../../../shared/calls/runs';
+import type { JobKindInfo } from '../../../shared/calls/runs';
 import { formatPercent, METRIC_LABELS } from '../../../shared/compare/format';
 import { SCENARIOS } from '../../../shared/taxonomy';
-import { createLabHost } from '../../core/lab-host';
-import { defaultConfigDir, defaultWorkspacesDir } from '../../core/paths';
-import { folderState } from '../../core/workspace/workspace';
+import { openCliHost } from '../host';
 import { UsageError, intOption, requiredString, stringOption, type CliIO, type VerbSpec } from '../verb';
 import { parseOverrides } from './train';
 
@@ -107,13 +105,13 @@ export const benchVerb: VerbSpec = {
     const benchmarkId = needsId ? intOption(options, 'benchmark', 0, 1) : 0;
     if (needsId && options.benchmark === undefined) throw new UsageError(`bench ${sub} needs --benchmark ID`);
     const workspace = resolve(requiredString(options, 'workspace'));
-    if ((await folderState(workspace)) !== 'workspace') throw new UsageError(`--workspace ${workspace} is not a MIAD Lab workspace`);
-
     // Only `start` adopts what a stopped process left (its benchmark's interrupted cell); the others only read and write rows.
-    const host = createLabHost({ door: 'cli', configDir: defaultConfigDir(), defaultWorkspacesDir: defaultWorkspacesDir(), jobs: { recoverOnOpen: sub === 'start' } });
-    const call = <T>(name: string, input: unknown) => host.invoke(name, input) as Promise<T>;
+    const host = openCliHost({ recoverJobs: sub === 'start' });
+    const call = <T>(name: string, input: unknown) => host.call(name as never, input as never) as Promise<T>;
     try {
-      await host.openWorkspace(workspace);
+      const { state } = await host.call('workspaces:inspect', { dir: workspace });
+      if (state !== 'workspace') throw new UsageError(`--workspace ${workspace} is not a MIAD Lab workspace`);
+      await host.call('workspaces:open', { dir: workspace });
       switch (sub) {
         case 'list': {
           const all = await call<BenchmarkInfo[]>('bench:list', {});
@@ -203,25 +201,23 @@ export const benchVerb: VerbSpec = {
           const ended = new Promise<BenchmarkDetail>((r) => (settle = r));
           let cellOfRun = new Map<number, string>();
           let lastLine = 0;
-          host.onEvent((event, payload) => {
-            if (event === 'bench:changed') {
-              const b = (payload as { benchmark: BenchmarkDetail }).benchmark;
-              if (b.id !== benchmarkId) return;
-              const before = cellOfRun;
-              cellOfRun = new Map(b.cells.filter((c) => c.runId !== null).map((c) => [c.runId!, `${c.method} ${c.preset} · ${c.scenarios.join(', ')} · seed ${c.seed}`]));
-              if (!io.json) {
-                for (const c of b.cells) if (c.runId !== null && !before.has(c.runId)) io.err(`Cell #${c.id} started as run #${c.runId}: ${cellOfRun.get(c.runId)}`);
-                const finished = b.counts.done + b.counts.failed + b.counts.cancelled;
-                io.err(`  ${finished} / ${b.total} cells finished (${b.counts.done} done, ${b.counts.failed} failed)`);
-              }
-              if (b.state === 'done' || b.state === 'cancelled') settle(b);
-            } else if (event === 'runs:progress' && !io.json) {
-              const p = payload as RunProgress;
-              const now = Date.now();
-              if (!cellOfRun.has(p.runId) || (now - lastLine < 2000 && p.step < p.total)) return;
-              lastLine = now;
-              io.err(`    run #${p.runId} ${p.phase} ${p.step} / ${p.total}${p.loss !== undefined ? `  loss ${p.loss.toPrecision(4)}` : ''}`);
+          host.on('bench:changed', ({ benchmark: b }) => {
+            if (b.id !== benchmarkId) return;
+            const before = cellOfRun;
+            cellOfRun = new Map(b.cells.filter((c) => c.runId !== null).map((c) => [c.runId!, `${c.method} ${c.preset} · ${c.scenarios.join(', ')} · seed ${c.seed}`]));
+            if (!io.json) {
+              for (const c of b.cells) if (c.runId !== null && !before.has(c.runId)) io.err(`Cell #${c.id} started as run #${c.runId}: ${cellOfRun.get(c.runId)}`);
+              const finished = b.counts.done + b.counts.failed + b.counts.cancelled;
+              io.err(`  ${finished} / ${b.total} cells finished (${b.counts.done} done, ${b.counts.failed} failed)`);
             }
+            if (b.state === 'done' || b.state === 'cancelled') settle(b);
+          });
+          host.on('runs:progress', (p) => {
+            if (io.json) return;
+            const now = Date.now();
+            if (!cellOfRun.has(p.runId) || (now - lastLine < 2000 && p.step < p.total)) return;
+            lastLine = now;
+            io.err(`    run #${p.runId} ${p.phase} ${p.step} / ${p.total}${p.loss !== undefined ? `  loss ${p.loss.toPrecision(4)}` : ''}`);
           });
           let detached = false;
           const onSigint = () => {
