@@ -12,6 +12,7 @@ import { libraryCalls, libraryEvents } from './calls/library';
 import { runCalls, runEvents } from './calls/runs';
 import { engineCalls, engineEvents } from './calls/engine';
 import { compareCalls, compareEvents } from './calls/compare';
+import { checksCalls, checksEvents } from './calls/checks';
 import { DEMO_LIMITS } from './limits';
 
 export { DEMO_LIMITS, demoOptionsSchema };
@@ -29,6 +30,7 @@ export const calls = {
   ...annotateCalls,
   ...engineCalls,
   ...compareCalls,
+  ...checksCalls,
 } as const;
 
 export const events = {
@@ -40,6 +42,7 @@ export const events = {
   ...annotateEvents,
   ...engineEvents,
   ...compareEvents,
+  ...checksEvents,
 } as const;
 
 export type Calls = typeof calls;

@@ -30,6 +30,7 @@ import { runHandlers } from './handlers/runs';
 import { bestBackend, engineHandlers } from './handlers/engine';
 import { annotateHandlers } from './handlers/annotate';
 import { compareHandlers } from './handlers/compare';
+import { checksHandlers } from './handlers/checks';
 import type { JobsOptions } from './jobs/runner';
 
 export interface LabHostOptions {
@@ -267,6 +268,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     ...annotateHandlers(context),
     ...engineHandlers(context, { settings }),
     ...compareHandlers(context),
+    ...checksHandlers(context, { forcedBackend: () => settings.forcedBackend() }),
   };
 
   return {
