@@ -1,5 +1,6 @@
 import type { VerbSpec } from '../verb';
 import { cacheVerb } from './cache';
+import { checkTrainVerb } from './check-train';
 import { compareVerb } from './compare';
 import { demoVerb } from './demo';
 import { evaluateVerb } from './evaluate';
@@ -10,4 +11,4 @@ import { trainVerb } from './train';
 import { weightsVerb } from './weights';
 
 /** Every CLI verb, in the order --help lists them. */
-export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb, compareVerb, exportDatasetVerb, cacheVerb];
+export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb, compareVerb, exportDatasetVerb, checkTrainVerb, cacheVerb];
