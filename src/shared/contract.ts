@@ -14,6 +14,7 @@ import { engineCalls, engineEvents } from './calls/engine';
 import { compareCalls, compareEvents } from './calls/compare';
 import { evaluationCalls, evaluationEvents } from './calls/evaluation';
 import { benchCalls, benchEvents } from './calls/bench';
+import { checksCalls, checksEvents } from './calls/checks';
 import { DEMO_LIMITS } from './limits';
 
 export { DEMO_LIMITS, demoOptionsSchema };
@@ -33,6 +34,7 @@ export const calls = {
   ...compareCalls,
   ...evaluationCalls,
   ...benchCalls,
+  ...checksCalls,
 } as const;
 
 export const events = {
@@ -46,6 +48,7 @@ export const events = {
   ...compareEvents,
   ...evaluationEvents,
   ...benchEvents,
+  ...checksEvents,
 } as const;
 
 export type Calls = typeof calls;

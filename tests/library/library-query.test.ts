@@ -58,6 +58,7 @@ function nonZero(f: LibraryFacets): LibraryFacets {
       problems: strip(f.facets.problems),
       review: strip(f.facets.review),
       training: strip(f.facets.training),
+      suspicion: strip(f.facets.suspicion),
     },
   };
 }

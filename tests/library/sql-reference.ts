@@ -46,6 +46,8 @@ function where(filter: LibraryFilter, leaveOut: LibraryFacet | null): { sql: str
   }
   if (filter.review?.length && leaveOut !== 'review') inList(REVIEW_SQL, filter.review);
   if (filter.training?.length && leaveOut !== 'training') inList(TRAINING_SQL, filter.training);
+  // No training-set check in these workspaces: every sample is `unchecked`.
+  if (filter.suspicion?.length && leaveOut !== 'suspicion') inList("'unchecked'", filter.suspicion);
   const search = filter.search?.trim().toLowerCase();
   if (search) {
     parts.push('instr(lower(rel_path), ?) > 0');
@@ -121,6 +123,7 @@ export function sqlFacets(db: Database.Database, filter: LibraryFilter): Library
   const splits = count('split', 'split');
   const reviews = count('review', REVIEW_SQL);
   const trainings = count('training', TRAINING_SQL);
+  const suspicions = count('suspicion', "'unchecked'");
   const wp = where(filter, 'problems');
   const problemRows = db
     .prepare(`SELECT j.value AS value, COUNT(DISTINCT samples.id) AS count FROM samples, json_each(samples.issues) j WHERE ${wp.sql} GROUP BY 1 ORDER BY 1`)
@@ -147,6 +150,7 @@ export function sqlFacets(db: Database.Database, filter: LibraryFilter): Library
       problems: [{ value: 'none', count: none }, ...problemRows],
       review: ['unlabelled', 'labelled', 'reviewed', 'rejected'].map((value) => ({ value, count: get(reviews, value) })),
       training: ['included', 'excluded'].map((value) => ({ value, count: get(trainings, value) })),
+      suspicion: ['top-1%', 'top-5%', 'rest', 'unchecked'].map((value) => ({ value, count: get(suspicions, value) })),
     },
   };
 }

@@ -32,6 +32,7 @@ import { annotateHandlers } from './handlers/annotate';
 import { compareHandlers } from './handlers/compare';
 import { evaluationHandlers } from './handlers/evaluation';
 import { benchHandlers } from './handlers/bench';
+import { checksHandlers } from './handlers/checks';
 import type { JobsOptions } from './jobs/runner';
 
 export interface LabHostOptions {
@@ -292,6 +293,7 @@ export function createLabHost(options: LabHostOptions): LabHost & { openWorkspac
     ...engineHandlers(context, { settings }),
     ...compareHandlers(context),
     ...evaluationHandlers(context),
+    ...checksHandlers(context, { forcedBackend: () => settings.forcedBackend() }),
   };
 
   return {

@@ -61,7 +61,9 @@ export interface Annotation {
  */
 export type AnnotationOrigin =
   | { kind: 'proposal'; runId: number; threshold: number; minArea: number; fillHoles: boolean; edited: boolean }
-  | { kind: 'review'; runId: number; outcome: 'fp' | 'fn' };
+  | { kind: 'review'; runId: number; outcome: 'fp' | 'fn' }
+  /** A decision from a training-set check's review queue: flagged as suspicious (out of training), or kept as good. */
+  | { kind: 'check'; runId: number; decision: 'suspicious' | 'keep' };
 
 /** One field's move in a history entry: [old, new]. */
 export type FieldChange<T> = [T, T];
@@ -186,6 +188,7 @@ const originSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
   z.object({ kind: z.literal('review'), runId: idInput, outcome: z.enum(['fp', 'fn']) }).strict(),
+  z.object({ kind: z.literal('check'), runId: idInput, decision: z.enum(['suspicious', 'keep']) }).strict(),
 ]);
 
 /** The fields one edit may set; absent fields stay as they are. */
@@ -203,7 +206,14 @@ export const annotateCalls = {
   /** Refused with a ConflictError when `expectedVersion` is given and the sample moved on. */
   'annotate:set': {
     input: z
-      .object({ sampleId: idInput, ...editFields, expectedVersion: z.number().int().min(0).optional(), origin: originSchema.optional() })
+      .object({
+        sampleId: idInput,
+        ...editFields,
+        /** Leaves the sample out of training sets (true) or puts it back (false). */
+        excludedFromTraining: z.boolean().optional(),
+        expectedVersion: z.number().int().min(0).optional(),
+        origin: originSchema.optional(),
+      })
       .strict(),
     result: returns<Annotation>(),
   },

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { Split } from '../types';
 import { idInput, returns } from './define';
+import { SUSPICION_BINS } from './checks';
 
 /** Most rows one `library:query` page may return: a screenful of the grid with room to spare. */
 export const LIBRARY_PAGE_MAX = 1000;
@@ -44,6 +45,8 @@ export const libraryFilterSchema = z
     /** The workspace's review state (a sample never edited is `unlabelled`). */
     review: z.array(z.enum(LIBRARY_REVIEW_VALUES)).max(4).optional(),
     training: z.array(z.enum(LIBRARY_TRAINING_VALUES)).max(2).optional(),
+    /** The bin of the sample's score in the shown training-set check of its scenario (checks:*). */
+    suspicion: z.array(z.enum(SUSPICION_BINS)).max(4).optional(),
     /** Case-insensitive substring of the path relative to the dataset root. */
     search: z.string().max(200).optional(),
   })
@@ -52,7 +55,7 @@ export const libraryFilterSchema = z
 export type LibraryFilter = z.output<typeof libraryFilterSchema>;
 
 /** The facets that get live counts, in the order the UI shows them. */
-export const LIBRARY_FACETS = ['scenario', 'split', 'kind', 'label', 'mask', 'review', 'training', 'problems'] as const;
+export const LIBRARY_FACETS = ['scenario', 'split', 'kind', 'label', 'mask', 'review', 'training', 'suspicion', 'problems'] as const;
 export type LibraryFacet = (typeof LIBRARY_FACETS)[number];
 
 export const LIBRARY_SORTS = ['default', 'path', 'label', 'fileSize', 'imported'] as const;

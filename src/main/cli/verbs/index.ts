@@ -1,6 +1,7 @@
 import type { VerbSpec } from '../verb';
 import { benchVerb } from './bench';
 import { cacheVerb } from './cache';
+import { checkTrainVerb } from './check-train';
 import { compareVerb } from './compare';
 import { demoVerb } from './demo';
 import { evaluateVerb } from './evaluate';
@@ -11,4 +12,4 @@ import { trainVerb } from './train';
 import { weightsVerb } from './weights';
 
 /** Every CLI verb, in the order --help lists them. */
-export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb, compareVerb, benchVerb, exportDatasetVerb, cacheVerb];
+export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb, compareVerb, benchVerb, exportDatasetVerb, checkTrainVerb, cacheVerb];

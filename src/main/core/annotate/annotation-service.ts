@@ -30,6 +30,7 @@ export interface AnnotationPatch {
   label?: AnnotationLabel | undefined;
   defectType?: string | null | undefined;
   reviewState?: ReviewState | undefined;
+  excludedFromTraining?: boolean | undefined;
 }
 
 export interface AnnotationServiceOptions {
@@ -250,6 +251,7 @@ function applyPatch(s: State, patch: AnnotationPatch, scenario: string): State {
     if (patch.defectType) throw new LabError(`a good sample has no defect type (got ${patch.defectType})`, 'ValidationError');
     next.defectType = null;
   }
+  if (patch.excludedFromTraining !== undefined) next.excluded = patch.excludedFromTraining;
   if (patch.reviewState !== undefined) next.reviewState = patch.reviewState;
   else if (s.reviewState === 'unlabelled' && (patch.label !== undefined || patch.defectType !== undefined)) next.reviewState = 'labelled';
   checkDefect(next, scenario);

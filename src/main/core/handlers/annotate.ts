@@ -82,9 +82,9 @@ export function annotateHandlers(ctx: HandlerContext): DomainHandlers<'annotate'
   const service = () => annotationOf(ctx.requireLab());
   return {
     'annotate:get': async ({ sampleId }) => service().get(sampleId),
-    'annotate:set': async ({ sampleId, label, defectType, reviewState, expectedVersion, origin }) => {
+    'annotate:set': async ({ sampleId, label, defectType, reviewState, excludedFromTraining, expectedVersion, origin }) => {
       const lab = ctx.requireLab();
-      return annotationOf(lab).set(sampleId, { label, defectType, reviewState }, expectedVersion, checkOrigin(lab, origin));
+      return annotationOf(lab).set(sampleId, { label, defectType, reviewState, excludedFromTraining }, expectedVersion, checkOrigin(lab, origin));
     },
     'annotate:saveMask': async ({ sampleId, png, expectedVersion, origin }) => {
       const lab = ctx.requireLab();

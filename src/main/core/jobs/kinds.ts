@@ -73,6 +73,12 @@ export interface JobKind<C = unknown> {
   /** Holds the tensor backend (and the GPU when there is one): at most `gpuConcurrency` run at once. */
   tensors: boolean;
   prepare(config: C, env: PrepareEnv): PreparedJob | Promise<PreparedJob>;
+  /**
+   * Main process, when the job reports done: stores what the kind computed beyond metrics and
+   * curves (a training-set check's scores), inside the transaction that marks the run done, so a
+   * run is done with all of it or not at all. Throwing fails the run with the message.
+   */
+  finish?(runId: number, result: JobResult, env: PrepareEnv): void;
   load(): Promise<JobImplementation<C>>;
 }
 

@@ -290,7 +290,13 @@ export class JobRunner {
     this.closed = true;
     this.queue.length = 0;
     // A job that has finished is done, even when its result file is still being written.
-    for (const [runId, result] of this.pendingDone) finishRun(this.deps.store, runId, result.metrics ?? [], result.curves ?? []);
+    for (const [runId, result] of this.pendingDone) {
+      try {
+        this.finish(runId, result);
+      } catch (error) {
+        setRunStatus(this.deps.store, runId, 'failed', this.unsaved(error));
+      }
+    }
     this.pendingDone.clear();
     for (const job of this.active.values()) {
       if (!job.ended) {
@@ -415,7 +421,11 @@ export class JobRunner {
         const settled = writeFileAtomic(join(this.runDir(job.runId), 'result.json'), JSON.stringify(result, null, 2)).then(
           () => {
             if (this.closed || !this.pendingDone.delete(job.runId)) return;
-            this.changed(finishRun(store, job.runId, result.metrics ?? [], result.curves ?? []));
+            try {
+              this.changed(this.finish(job.runId, result));
+            } catch (error) {
+              this.changed(setRunStatus(store, job.runId, 'failed', this.unsaved(error)));
+            }
           },
           (error: unknown) => {
             if (this.closed || !this.pendingDone.delete(job.runId)) return;
@@ -444,6 +454,19 @@ export class JobRunner {
       else this.end(job, 'failed', exitReason(exit, job.stderrTail));
     }
     this.released(job);
+  }
+
+  /** Marks a finished job's run done with its metrics, curves and whatever its kind stores (`finish`), all in one transaction. */
+  private finish(runId: number, result: JobResult): RunInfo {
+    const kind = this.kind(getJobRun(this.deps.store, runId).jobKind);
+    return this.deps.store.transaction(() => {
+      kind?.finish?.(runId, result, { store: this.deps.store, workspaceDir: this.deps.workspaceDir });
+      return finishRun(this.deps.store, runId, result.metrics ?? [], result.curves ?? []);
+    });
+  }
+
+  private unsaved(error: unknown): string {
+    return `the job finished but its results could not be stored: ${error instanceof Error ? error.message : String(error)}`;
   }
 
   private end(job: Active, status: 'failed' | 'cancelled', error: string | null = null): void {

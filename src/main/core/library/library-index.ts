@@ -10,13 +10,14 @@
  * is one walk of a precomputed sort permutation, and any page is a slice of it.
  */
 import { LIBRARY_REVIEW_VALUES, LIBRARY_TRAINING_VALUES } from '../../../shared/calls/library';
+import { SUSPICION_BINS } from '../../../shared/calls/checks';
 import type { FacetValue, LibraryFacet, LibraryFacets, LibraryFilter, LibraryRow, LibrarySelection, LibrarySort, LibrarySortKey } from '../../../shared/calls/library';
 import type { LibraryColumns } from '../store/library-repo';
 
 /** The pseudo problem code that matches samples without problems. */
 export const NO_PROBLEMS = 'none';
 
-const FACET_BIT: Record<LibraryFacet, number> = { scenario: 1, split: 2, kind: 4, label: 8, mask: 16, problems: 32, review: 64, training: 128 };
+const FACET_BIT: Record<LibraryFacet, number> = { scenario: 1, split: 2, kind: 4, label: 8, mask: 16, problems: 32, review: 64, training: 128, suspicion: 256 };
 const SPLITS = ['train', 'test'] as const;
 
 /** A dictionary of distinct strings, coded in first-seen order. */
@@ -52,6 +53,7 @@ interface CompiledFilter {
   problems: Uint8Array | null;
   review: Uint8Array | null;
   training: Uint8Array | null;
+  suspicion: Uint8Array | null;
 }
 
 function parseProblems(issues: string | null): string[] {
@@ -77,6 +79,8 @@ export class LibraryIndex {
   private readonly review: Uint8Array;
   /** 1: excluded from training sets (index into LIBRARY_TRAINING_VALUES). */
   private readonly excluded: Uint8Array;
+  /** Index into SUSPICION_BINS (a column of the store's shown checks; a new check rebuilds the index). */
+  private readonly suspicion: Uint8Array;
   /** Code of the row's distinct problem list (`problemSets`). */
   private readonly problemSet: Uint32Array;
   private readonly fileSize: Float64Array;
@@ -119,6 +123,7 @@ export class LibraryIndex {
     this.hasMask = new Uint8Array(n);
     this.review = new Uint8Array(n);
     this.excluded = new Uint8Array(n);
+    this.suspicion = new Uint8Array(n);
     this.problemSet = new Uint32Array(n);
     this.fileSize = new Float64Array(n);
     this.width = new Uint32Array(n);
@@ -137,6 +142,7 @@ export class LibraryIndex {
       this.hasMask[i] = columns.hasMask[k]!;
       this.review[i] = columns.reviews[k]!;
       this.excluded[i] = columns.excluded[k]!;
+      this.suspicion[i] = columns.suspicion[k]!;
       const issues = columns.issues[k] ?? null;
       let ps = setCodes.get(issues);
       if (ps === undefined) {
@@ -194,6 +200,7 @@ export class LibraryIndex {
     const maskCount = new Float64Array(2);
     const reviewCount = new Float64Array(LIBRARY_REVIEW_VALUES.length);
     const trainingCount = new Float64Array(2);
+    const suspicionCount = new Float64Array(SUSPICION_BINS.length);
     // Problems are counted per distinct problem list first, then spread over its codes once.
     const problemSetCount = new Float64Array(this.problemSets.length);
     const goodCode = this.labels.find('good');
@@ -209,6 +216,7 @@ export class LibraryIndex {
       const ps = this.problemSet[i]!;
       const rv = this.review[i]!;
       const ex = this.excluded[i]!;
+      const su = this.suspicion[i]!;
       let fails = 0;
       if (f.scenario !== null && f.scenario[sc] === 0) fails |= FACET_BIT.scenario;
       if (f.split !== null && f.split[sp] === 0) fails |= FACET_BIT.split;
@@ -218,6 +226,7 @@ export class LibraryIndex {
       if (f.problems !== null && f.problems[ps] === 0) fails |= FACET_BIT.problems;
       if (f.review !== null && f.review[rv] === 0) fails |= FACET_BIT.review;
       if (f.training !== null && f.training[ex] === 0) fails |= FACET_BIT.training;
+      if (f.suspicion !== null && f.suspicion[su] === 0) fails |= FACET_BIT.suspicion;
       if (fails === 0) {
         total++;
         scenarioCount[sc]!++;
@@ -228,6 +237,7 @@ export class LibraryIndex {
         problemSetCount[ps]!++;
         reviewCount[rv]!++;
         trainingCount[ex]!++;
+        suspicionCount[su]!++;
       } else if ((fails & (fails - 1)) === 0) {
         // Fails exactly one facet: it would match if that facet's own filter were left out.
         if (fails === FACET_BIT.scenario) scenarioCount[sc]!++;
@@ -237,6 +247,7 @@ export class LibraryIndex {
         else if (fails === FACET_BIT.mask) maskCount[mk]!++;
         else if (fails === FACET_BIT.review) reviewCount[rv]!++;
         else if (fails === FACET_BIT.training) trainingCount[ex]!++;
+        else if (fails === FACET_BIT.suspicion) suspicionCount[su]!++;
         else problemSetCount[ps]!++;
       }
     }
@@ -266,6 +277,7 @@ export class LibraryIndex {
         problems: [{ value: NO_PROBLEMS, count: none }, ...named(this.problemCodes.values, problemCount)],
         review: LIBRARY_REVIEW_VALUES.map((value, i) => ({ value, count: reviewCount[i]! })),
         training: LIBRARY_TRAINING_VALUES.map((value, i) => ({ value, count: trainingCount[i]! })),
+        suspicion: SUSPICION_BINS.map((value, i) => ({ value, count: suspicionCount[i]! })),
       },
     };
   }
@@ -315,6 +327,7 @@ export class LibraryIndex {
       if (f.problems !== null && f.problems[this.problemSet[i]!] === 0) continue;
       if (f.review !== null && f.review[this.review[i]!] === 0) continue;
       if (f.training !== null && f.training[this.excluded[i]!] === 0) continue;
+      if (f.suspicion !== null && f.suspicion[this.suspicion[i]!] === 0) continue;
       if (found !== null && found[i] === 0) continue;
       out[n++] = i;
     }
@@ -361,6 +374,7 @@ export class LibraryIndex {
       problems,
       review: table(LIBRARY_REVIEW_VALUES.length, filter.review, (v) => LIBRARY_REVIEW_VALUES.indexOf(v as (typeof LIBRARY_REVIEW_VALUES)[number])),
       training: table(2, filter.training, (v) => LIBRARY_TRAINING_VALUES.indexOf(v as (typeof LIBRARY_TRAINING_VALUES)[number])),
+      suspicion: table(SUSPICION_BINS.length, filter.suspicion, (v) => SUSPICION_BINS.indexOf(v as (typeof SUSPICION_BINS)[number])),
     };
   }
 
@@ -540,6 +554,7 @@ export function filterKey(filter: LibraryFilter): string {
     sorted(filter.problems),
     sorted(filter.review),
     sorted(filter.training),
+    sorted(filter.suspicion),
     filter.search?.trim().toLowerCase() || null,
   ]);
 }

@@ -6,7 +6,9 @@
  * workspace's annotations (annotation-repo.ts): an edited label or mask overrides the dataset's
  * in the grid, the facets and the sample detail.
  */
+import { SUSPICION_BINS } from '../../../shared/calls/checks';
 import { EFFECTIVE_LABEL_SQL } from './annotation-repo';
+import { suspicionBins } from './checks-repo';
 import type { Store } from './store';
 
 /** A sample has a mask when the dataset gives one or the workspace has an edited one. */
@@ -29,6 +31,8 @@ export interface LibraryColumns {
   reviews: number[];
   /** 1 when the sample is excluded from training sets. */
   excluded: number[];
+  /** Index into SUSPICION_BINS: the bin of the sample's score in the shown check of its scenario. */
+  suspicion: number[];
   issues: (string | null)[];
   fileSizes: (number | null)[];
   widths: number[];
@@ -145,7 +149,7 @@ export class LibraryRepo {
       )
       .get() as Record<'ids' | 'ds' | 'sc' | 'sp' | 'lb' | 'rp' | 'mk' | 'rv' | 'ex' | 'iss' | 'fs' | 'w' | 'h', string | null> & { n: number };
     const n = packed.n;
-    if (n === 0) return { ids: [], datasetIds: [], scenarios: [], splits: [], labels: [], relPaths: [], hasMask: [], reviews: [], excluded: [], issues: [], fileSizes: [], widths: [], heights: [] };
+    if (n === 0) return { ids: [], datasetIds: [], scenarios: [], splits: [], labels: [], relPaths: [], hasMask: [], reviews: [], excluded: [], suspicion: [], issues: [], fileSizes: [], widths: [], heights: [] };
     const nums = (s: string | null) => (s ?? '').split(',').map(Number);
     const texts = (s: string | null) => (s ?? '').split(US);
     const digits = (s: string | null) => Array.from(s ?? '', (c) => (c === '1' ? 1 : 0));
@@ -160,13 +164,25 @@ export class LibraryRepo {
       hasMask: digits(packed.mk),
       reviews: codes(packed.rv),
       excluded: digits(packed.ex),
+      suspicion: [],
       issues: texts(packed.iss).map((v) => (v === '' ? null : v)),
       fileSizes: (packed.fs ?? '').split(',').map((v) => (v === '' ? null : Number(v))),
       widths: nums(packed.w),
       heights: nums(packed.h),
     };
+    columns.suspicion = this.suspicionCodes(columns.ids);
     const aligned = Object.values(columns).every((c: unknown[]) => c.length === n);
     return aligned ? columns : this.scanRows();
+  }
+
+  /** Each sample's suspicion bin (an index into SUSPICION_BINS; the last, `unchecked`, when no shown check scored it). */
+  private suspicionCodes(ids: readonly number[]): number[] {
+    const bins = suspicionBins(this.store);
+    const unchecked = SUSPICION_BINS.indexOf('unchecked');
+    return ids.map((id) => {
+      const bin = bins.get(id);
+      return bin === undefined ? unchecked : SUSPICION_BINS.indexOf(bin);
+    });
   }
 
   /** The same columns read row by row: slower, but exact for any text. */
@@ -189,6 +205,7 @@ export class LibraryRepo {
       hasMask: rows.map((r) => r[6]),
       reviews: rows.map((r) => r[11]),
       excluded: rows.map((r) => r[12]),
+      suspicion: this.suspicionCodes(rows.map((r) => r[0])),
       issues: rows.map((r) => r[7]),
       fileSizes: rows.map((r) => r[8]),
       widths: rows.map((r) => r[9]),

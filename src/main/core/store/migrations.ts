@@ -221,6 +221,39 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX benchmark_cells_by_run ON benchmark_cells (run_id);
     `,
   },
+  {
+    version: 9,
+    description: 'training-set checks (issue 19): each k-fold check of a scenario and the score it gave each training image',
+    sql: `
+      -- One row per finished check; its job's run row holds the full config and log. The shown check
+      -- of a (dataset, scenario) is its newest row: a newer check replaces it in every view.
+      CREATE TABLE train_checks (
+        run_id     INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        scenario   TEXT NOT NULL,
+        folds      INTEGER NOT NULL,
+        method     TEXT NOT NULL,
+        preset     TEXT NOT NULL,
+        backbone   TEXT,                                   -- NULL for a method without one
+        weights    TEXT,                                   -- 'random' or the weights file
+        images     INTEGER NOT NULL,
+        checked_at TEXT NOT NULL
+      );
+      CREATE INDEX train_checks_by_scenario ON train_checks (dataset_id, scenario, checked_at);
+      -- The score each image got from the fold's model that never saw it (image score: max of its map).
+      CREATE TABLE train_check_scores (
+        run_id    INTEGER NOT NULL REFERENCES train_checks(run_id) ON DELETE CASCADE,
+        sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+        fold      INTEGER NOT NULL,
+        score     REAL NOT NULL,
+        PRIMARY KEY (run_id, sample_id)
+      );
+      CREATE INDEX train_check_scores_by_sample ON train_check_scores (sample_id);
+      -- A check written or removed changes the Library's suspicion column: the index is rebuilt once.
+      CREATE TRIGGER library_check_inserted AFTER INSERT ON train_checks BEGIN UPDATE library_structure SET n = n + 1; END;
+      CREATE TRIGGER library_check_deleted AFTER DELETE ON train_checks BEGIN UPDATE library_structure SET n = n + 1; END;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -4,11 +4,13 @@
  * and the words the editor shows for them. Pure, so the wording is tested without a browser.
  */
 import type { AnnotationOrigin, DisagreementItem } from '../../../../shared/calls/annotate';
+import type { CheckRanking, RankedImage } from '../../../../shared/calls/checks';
 
 /** What the editor does for a queued sample: propose a mask from a run, or ask whether a label is right. */
 export type ReviewMode =
   | { kind: 'proposal'; runId: number; minArea: number; fillHoles: boolean }
-  | { kind: 'disagreement'; runId: number; threshold: number; item: DisagreementItem };
+  | { kind: 'disagreement'; runId: number; threshold: number; item: DisagreementItem }
+  | { kind: 'suspicion'; runId: number; of: number; item: RankedImage };
 
 export interface ReviewQueue {
   title: string;
@@ -35,6 +37,25 @@ export function disagreementQueue(runId: number, threshold: number, items: reado
 
 const fmt = (v: number) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : v.toFixed(3));
 
+/** The top of a training-set check's ranking: is this training image defective? */
+export function suspicionQueue(ranking: CheckRanking): ReviewQueue {
+  const c = ranking.check;
+  return {
+    title: `Training-set check #${c.runId} of ${c.scenario.replace(/_/g, ' ')}: top ${ranking.items.length} of ${c.images}`,
+    sampleIds: ranking.items.map((i) => i.sampleId),
+    modes: ranking.items.map((item) => ({ kind: 'suspicion', runId: c.runId, of: c.images, item })),
+  };
+}
+
+/** The question the editor asks for a suspicious training image. */
+export function suspicionText(mode: Extract<ReviewMode, { kind: 'suspicion' }>): string {
+  const { item, runId, of } = mode;
+  return (
+    `Ranked ${item.rank + 1} of ${of} by training-set check #${runId} (score ${fmt(item.score)}, from the fold ${item.fold + 1} model that never saw it). ` +
+    'Does this training image show a defect? A: flag it (out of training) · R: keep it as good.'
+  );
+}
+
 /** The question the editor asks for a disagreement. */
 export function disagreementText(mode: Extract<ReviewMode, { kind: 'disagreement' }>): string {
   const { item, runId, threshold } = mode;
@@ -46,6 +67,7 @@ export function disagreementText(mode: Extract<ReviewMode, { kind: 'disagreement
 
 /** One line for a history entry's origin. */
 export function originText(origin: AnnotationOrigin): string {
+  if (origin.kind === 'check') return `${origin.decision === 'suspicious' ? 'flagged as suspicious' : 'kept as good'} in the review of training-set check #${origin.runId}`;
   if (origin.kind === 'review') return `from the review of run #${origin.runId}'s ${origin.outcome === 'fp' ? 'false positives' : 'false negatives'}`;
   return (
     `proposed by run #${origin.runId} at threshold ${fmt(origin.threshold)}, min area ${origin.minArea} px` +

@@ -11,6 +11,7 @@ export const FACET_TITLES: Record<LibraryFacet, string> = {
   problems: 'Problems',
   review: 'Review state',
   training: 'Training',
+  suspicion: 'Suspicion (training-set check)',
 };
 
 export const SORT_LABELS: Record<LibrarySortKey, string> = {
@@ -43,6 +44,8 @@ export function facetValueLabel(facet: LibraryFacet, value: string): string {
       return value.charAt(0).toUpperCase() + value.slice(1);
     case 'training':
       return value === 'excluded' ? 'Excluded (flagged)' : 'Included';
+    case 'suspicion':
+      return value === 'unchecked' ? 'Not checked' : value === 'rest' ? 'Rest' : `Top ${value.slice(4)}`;
   }
 }
 
