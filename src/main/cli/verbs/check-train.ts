@@ -6,12 +6,8 @@
  * as the app and the server do; Ctrl+C cancels the check (`runs:cancel`), which then stores nothing.
  */
 import { resolve } from 'node:path';
-import type { CheckRanking } from '../../../shared/calls/checks';
-import type { RunProgress } from '../../../shared/calls/runs';
 import type { RunInfo } from '../../../shared/types';
-import { createLabHost } from '../../core/lab-host';
-import { defaultConfigDir, defaultWorkspacesDir } from '../../core/paths';
-import { folderState } from '../../core/workspace/workspace';
+import { openCliHost } from '../host';
 import { UsageError, intOption, requiredString, stringOption, type VerbSpec } from '../verb';
 import { parseOverrides } from './train';
 
@@ -52,21 +48,18 @@ export const checkTrainVerb: VerbSpec = {
     const preset = stringOption(options, 'preset');
     const overrides = parseOverrides(options);
     const weightsArg = stringOption(options, 'weights') ?? 'random';
-    if ((await folderState(ws)) !== 'workspace') throw new UsageError(`--workspace ${ws} holds no MIAD Lab workspace (no lab.sqlite)`);
-
     let runId = -1;
     let settle: (run: RunInfo) => void = () => undefined;
     const ended = new Promise<RunInfo>((r) => (settle = r));
     let lastLine = 0;
     let lastPhase = '';
     // A one-off command: it must not adopt (and then kill) jobs another process left in the workspace.
-    const host = createLabHost({ door: 'cli', configDir: defaultConfigDir(), defaultWorkspacesDir: defaultWorkspacesDir(), jobs: { recoverOnOpen: false } });
-    host.onEvent((event, payload) => {
-      if (event === 'runs:changed') {
-        const run = (payload as { run: RunInfo }).run;
-        if (run.id === runId && TERMINAL.has(run.status)) settle(run);
-      } else if (event === 'runs:progress' && !io.json) {
-        const p = payload as RunProgress;
+    const host = openCliHost();
+    host.on('runs:changed', ({ run }) => {
+      if (run.id === runId && TERMINAL.has(run.status)) settle(run);
+    });
+    host.on('runs:progress', (p) => {
+      if (!io.json) {
         if (p.runId !== runId) return;
         const now = Date.now();
         if (p.phase === lastPhase && now - lastLine < 2000 && p.step < p.total) return;
@@ -76,13 +69,15 @@ export const checkTrainVerb: VerbSpec = {
       }
     });
     const onSigint = () => {
-      if (runId > 0) void host.invoke('runs:cancel', { runId }).catch(() => undefined);
+      if (runId > 0) void host.call('runs:cancel', { runId }).catch(() => undefined);
     };
     process.on('SIGINT', onSigint);
     try {
-      await host.openWorkspace(ws);
+      const { state } = await host.call('workspaces:inspect', { dir: ws });
+      if (state !== 'workspace') throw new UsageError(`--workspace ${ws} holds no MIAD Lab workspace (no lab.sqlite)`);
+      await host.call('workspaces:open', { dir: ws });
       const started = (await host
-        .invoke('checks:start', {
+        .call('checks:start', {
           scenario,
           folds,
           ...(datasetId !== undefined ? { datasetId } : {}),
@@ -100,7 +95,7 @@ export const checkTrainVerb: VerbSpec = {
       if (!io.json) io.err(`Check #${runId} started: ${started.name}${started.randomInit ? ' (random backbone: a demonstration, not pretrained features)' : ''}`);
       const run = await ended;
       if (run.status !== 'done') throw new Error(`check #${runId} ${run.status}${run.error ? `: ${run.error}` : ''}`);
-      const ranking = (await host.invoke('checks:ranking', { runId, top })) as CheckRanking;
+      const ranking = await host.call('checks:ranking', { runId, top });
       if (!io.json) {
         const c = ranking.check;
         io.out(`Check #${c.runId} of ${c.scenario}: ${c.images} training images, ${c.folds} folds, ${c.method} (${c.preset}, ${c.backbone ?? 'no backbone'}, weights ${c.weights ?? 'none'})`);
