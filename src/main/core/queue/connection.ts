@@ -11,7 +11,7 @@
  * listening is a LabError naming the host and the user (never the password), not a stack or an
  * endless reconnect loop.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import { LabError } from '../../../shared/errors';
 
 /** BullMQ's key prefix and the lab's own: every key the lab writes starts with `miad:`. */
@@ -97,8 +97,18 @@ export function redact(url: string): string {
   return url.replace(/^(redis:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
 }
 
-/** ioredis options for a target; BullMQ workers need `maxRetriesPerRequest: null`. */
-export function redisOptions(target: RedisTarget): RedisOptions {
+/** Connection options (ioredis's and BullMQ's) for a target; BullMQ workers need `maxRetriesPerRequest: null`. */
+export interface TargetOptions {
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+  maxRetriesPerRequest: null;
+  enableReadyCheck: boolean;
+}
+
+export function redisOptions(target: RedisTarget): TargetOptions {
   return {
     host: target.host,
     port: target.port,
