@@ -191,6 +191,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE samples ADD COLUMN mask_mtime_ms INTEGER;
     `,
   },
+  {
+    version: 8,
+    description: 'runs: a run imported from another workspace (a queue worker) keeps its uid there and the host it ran on',
+    sql: `
+      ALTER TABLE runs ADD COLUMN remote_uid TEXT;             -- NULL for runs made here; the key that makes an import idempotent
+      ALTER TABLE runs ADD COLUMN host TEXT;                   -- the host an imported run ran on; NULL for runs made here
+      CREATE UNIQUE INDEX runs_by_remote_uid ON runs (remote_uid);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
