@@ -89,13 +89,17 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const stagingDir = join(options.cacheDir, 'staging');
   await mkdir(options.cacheDir, { recursive: true });
 
-  /** Checkpoints to put in place when a run's job process starts (run id → staged run folder). */
-  const staged = new Map<number, string>();
+  /**
+   * The checkpoint to put in place when the next job process starts (a staged run folder). The
+   * runner may spawn within `jobs.start` itself, before it returns the run's id, so it is keyed by
+   * the job kind; one cell runs at a time here.
+   */
+  let staged: { kind: string; from: string } | null = null;
   const inner = options.spawnWorker ?? nodeSpawner();
   const spawnWorker: SpawnWorker = (request) => {
-    const from = staged.get(request.runId);
-    if (from !== undefined) {
-      staged.delete(request.runId);
+    if (staged !== null && staged.kind === request.kind) {
+      const { from } = staged;
+      staged = null;
       // Synchronous, before the job process exists: it finds the checkpoint when it asks to resume.
       const runDir = join(workspaceDir, 'runs', String(request.runId));
       rmSync(checkpointsDir(runDir), { recursive: true, force: true });
@@ -165,6 +169,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       }
     }
 
+    if (stagedRun !== null) staged = { kind: payload.method, from: stagedRun };
     let run: RunInfo;
     try {
       run = await lab.jobs.start({
@@ -174,12 +179,12 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         backend: options.backend,
       });
     } catch (error) {
+      staged = null;
       const message = `${cell}: ${(error as Error).message}`;
       log(message);
       if (isDeterministic(error)) throw new UnrecoverableError(message);
       throw new Error(message);
     }
-    if (stagedRun !== null) staged.set(run.id, stagedRun);
     current = { runId: run.id, job };
     const ended = new Promise<RunInfo>((resolve) => runWaiters.set(run.id, resolve));
     log(`${cell}: run ${run.id} started (attempt ${job.attemptsMade + 1})`);
@@ -215,7 +220,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     } finally {
       checkpointListeners.delete(run.id);
       runWaiters.delete(run.id);
-      staged.delete(run.id);
+      staged = null;
       current = null;
     }
 
