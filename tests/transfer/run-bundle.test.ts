@@ -21,6 +21,7 @@ import { encodePng } from '../../src/main/core/image/png';
 import { DirBlobStore } from '../../src/main/core/transfer/blob-store';
 import { bundleDataset, unpackDataset } from '../../src/main/core/transfer/dataset-bundle';
 import { exportRun, importRun } from '../../src/main/core/transfer/run-bundle';
+import { canonicalJson } from '../../src/main/core/transfer/manifest';
 import type { Lab } from '../../src/main/core/lab';
 import type { SampleInfo } from '../../src/shared/types';
 import { fileDigest, useTmpDirs } from '../helpers/tmp';
@@ -180,7 +181,7 @@ describe('a run bundle', () => {
     expect(row).toEqual({ n: 1, host: 'gpu-host-1' });
   });
 
-  it('refuses a bundle with a corrupted blob, leaving no rows and no folder', async () => {
+  it('refuses a bundle with a corrupted blob or a path leaving the run folder, leaving no rows and no folder', async () => {
     const store = new DirBlobStore(join(root, 'blobs-2'));
     const { digest, manifest } = await exportRun(worker.lab().store, worker.lab().jobs.runDir(workerRun), store, workerRun, { uid: 'cell-0002', host: 'gpu-host-1' });
     const maps = manifest.files.find((f) => f.path === 'maps.amap')!;
@@ -188,6 +189,15 @@ describe('a run bundle', () => {
     const before = listRuns(coordinator.lab().store).length;
     const runsBefore = await readdir(join(coordinator.lab().dir, 'runs'));
     await expect(importRun(coordinator.lab().store, coordinator.lab().dir, store, digest, { datasetId: coordinatorDataset })).rejects.toThrow(/maps\.amap: blob .* is corrupted.*nothing was written/);
+    expect(listRuns(coordinator.lab().store)).toHaveLength(before);
+    expect(await readdir(join(coordinator.lab().dir, 'runs'))).toEqual(runsBefore);
+
+    // A manifest whose file would land outside the run folder.
+    const good = await exportRun(worker.lab().store, worker.lab().jobs.runDir(workerRun), blobs, workerRun, { uid: 'cell-0003', host: 'gpu-host-1' });
+    const evil = { ...good.manifest, files: [...good.manifest.files, { ...good.manifest.files[0]!, path: '../../escaped.json' }] };
+    const evilDigest = await blobs.put(new TextEncoder().encode(canonicalJson(evil)));
+    await expect(importRun(coordinator.lab().store, coordinator.lab().dir, blobs, evilDigest, { datasetId: coordinatorDataset })).rejects.toThrow(/climbs out with \.\.; nothing was written/);
+    expect(existsSync(join(coordinator.lab().dir, 'escaped.json'))).toBe(false);
     expect(listRuns(coordinator.lab().store)).toHaveLength(before);
     expect(await readdir(join(coordinator.lab().dir, 'runs'))).toEqual(runsBefore);
   });
