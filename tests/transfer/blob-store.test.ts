@@ -34,7 +34,7 @@ describe('DirBlobStore', () => {
     expect(await blobs.has(sha(new Uint8Array([1])))).toBe(false);
     await expect(blobs.get(sha(new Uint8Array([1])))).rejects.toThrow(/is not in the store/);
     // No temp files are left in the store.
-    expect(await readdir(join(root, 'store', 'incoming'))).toEqual([]);
+    expect((await readdir(join(root, 'store'), { recursive: true })).filter((p) => String(p).endsWith('.tmp'))).toEqual([]);
   });
 
   it('refuses a corrupted blob on get and getFile, and leaves no file at the destination', async () => {

@@ -20,6 +20,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../../../shared/errors';
+import { sha256File } from '../fs-util';
 
 export type BlobSource = Uint8Array | { file: string };
 
@@ -153,17 +154,17 @@ export class DirBlobStore implements BlobStore {
       if (!(await this.has(id))) await writeVerifiedFile(id, source, this.pathOf(id));
       return id;
     }
-    // Hashed while copied into a temp of the store, then renamed to its id: the file is read once.
-    const staging = join(this.root, 'incoming', `${randomBytes(8).toString('hex')}`);
-    const id = await copyHashed(source.file, staging, null);
+    // Hashed first, read-only: a file the store already holds (an unchanged image of the last
+    // bundle) costs one read and no write. A new one is then copied, checked against that hash.
+    const id = await sha256File(source.file);
+    if (await this.has(id)) return id;
     try {
-      if (await this.has(id)) return id;
-      await mkdir(dirname(this.pathOf(id)), { recursive: true });
-      await rename(staging, this.pathOf(id));
-      return id;
-    } finally {
-      await unlink(staging).catch(() => undefined);
+      await copyHashed(source.file, this.pathOf(id), id);
+    } catch (error) {
+      if (error instanceof BlobIntegrityError) throw new LabError(`${source.file} changed while it was being stored; store it again`, 'ConflictError');
+      throw error;
     }
+    return id;
   }
 
   async get(sha256: string): Promise<Uint8Array> {
