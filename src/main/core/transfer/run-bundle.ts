@@ -6,20 +6,22 @@
  * Export puts every file of `runs/<id>/` (maps, scores, labels, weights, result.json, the log;
  * not checkpoints/, which checkpoint-bundle.ts moves) as a blob and a manifest with the run's
  * rows: the run (no ids, no owner), metrics, curves, predictions, series. No local path crosses:
- * train-images.json lists the training images relative to the dataset root, and the sample ids the
+ * train-images.json lists the training images relative to the dataset root, a backbone weights
+ * file is named `weights:<file name>` (config, weights column, result.json), and the sample ids the
  * result names (its curation summary) travel with their dataset-relative paths.
  *
  * Import (idempotent by the bundle's `uid`, stored as runs.remote_uid): checks the manifest and every
  * blob into a staging folder under runs/, maps the dataset onto the coordinator's (`datasetId`: the
  * run's config, dataset columns, training image paths and sample ids are rewritten to it; a sample
  * the coordinator's dataset lacks is refused), then in ONE transaction inserts the rows and renames
- * the staging folder to runs/<new id>. Importing the same bundle again returns the run stored first.
+ * the staging folder to runs/<new id>. `weightsFile` maps the bundle's weights name back to this
+ * workspace's copy. Importing the same bundle again returns the run stored first.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
 import { lstat, readFile, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../../../shared/errors';
 import { getCurves, getPredictions, getRun, getSeries } from '../store/runs-repo';
@@ -109,6 +111,22 @@ function mapSampleIds(value: unknown, map: (id: number) => number): unknown {
   return value;
 }
 
+/** Every string of a JSON value equal to a key of `map`, replaced by its value. */
+function replaceStrings(value: unknown, map: ReadonlyMap<string, string>): unknown {
+  if (typeof value === 'string') return map.get(value) ?? value;
+  if (Array.isArray(value)) return value.map((v) => replaceStrings(v, map));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceStrings(v, map)]));
+  return value;
+}
+
+/**
+ * The worker's weights file as the bundle names it: `weights:<file name>`, never its path there.
+ * The coordinator maps it back to its own copy (importRun's `weightsFile`).
+ */
+function weightsToken(path: string): string {
+  return `weights:${basename(path)}`;
+}
+
 /** The default uid of a run exported from here: stable for one run of one workspace on one host. */
 export function defaultRunUid(workspaceDir: string, runId: number, createdAt: string): string {
   return `run-${createHash('sha256').update(`${hostname()}\0${workspaceDir}\0${runId}\0${createdAt}`).digest('hex').slice(0, 32)}`;
@@ -127,6 +145,10 @@ export async function exportRun(
 ): Promise<{ digest: string; manifest: RunManifest }> {
   const row = runRowForExport(store, runId);
   if (row.status !== 'done') throw new LabError(`run ${runId} is ${row.status}: only a done run can be exported`, 'ConflictError');
+  // A backbone weights file is a path on this host: the bundle names it by its file name only.
+  const local = new Map<string, string>();
+  const configWeights = row.config && typeof row.config === 'object' ? (row.config as Record<string, unknown>)['weightsFile'] : undefined;
+  for (const p of [configWeights, row.weights]) if (typeof p === 'string' && isAbsolute(p)) local.set(p, weightsToken(p));
   const files: BundleFile[] = [];
   const ids = new Set<number>();
   for (const path of await listFiles(runDir)) {
@@ -142,7 +164,7 @@ export async function exportRun(
         bytes = new TextEncoder().encode(JSON.stringify(rel, null, 1));
       } else {
         sampleIdsIn(parsed, ids);
-        bytes = new Uint8Array(await readFile(absolute));
+        bytes = local.size > 0 ? new TextEncoder().encode(JSON.stringify(replaceStrings(parsed, local), null, 2)) : new Uint8Array(await readFile(absolute));
       }
       files.push({ path, size: bytes.length, sha256: await blobs.put(bytes) });
       continue;
@@ -158,7 +180,7 @@ export async function exportRun(
     version: 1,
     uid: options.uid ?? defaultRunUid(options.workspaceDir ?? runDir, runId, row.createdAt),
     host: options.host ?? hostname(),
-    run: exported as RunManifest['run'],
+    run: { ...(exported as RunManifest['run']), config: replaceStrings(exported.config, local), weights: exported.weights === null ? null : (local.get(exported.weights) ?? exported.weights) },
     metrics: detail.metrics.map((m) => ({ scenario: m.scenario, defectType: m.defectType, metric: m.metric, value: m.value, threshold: m.threshold })),
     curves: getCurves(store, runId),
     predictions: getPredictions(store, runId),
@@ -179,11 +201,15 @@ export async function importRun(
   workspaceDir: string,
   blobs: BlobStore,
   digest: string,
-  options: { datasetId: number | null },
+  options: { datasetId: number | null; weightsFile?: string },
 ): Promise<{ runId: number; created: boolean }> {
   const what = `run bundle ${digest.slice(0, 16)}…`;
   const manifest = await getManifest(blobs, digest, runManifestSchema, 'run bundle');
   checkBundleFiles(what, manifest.files);
+  // The weights the bundle names by file name (`weights:<name>`): this workspace's copy, when given.
+  const configWeights = manifest.run.config && typeof manifest.run.config === 'object' ? (manifest.run.config as Record<string, unknown>)['weightsFile'] : undefined;
+  const weights = new Map<string, string>();
+  if (options.weightsFile !== undefined && typeof configWeights === 'string' && configWeights.startsWith('weights:')) weights.set(configWeights, options.weightsFile);
   const existing = runIdByRemoteUid(store, manifest.uid);
   if (existing !== null) return { runId: existing, created: false };
 
@@ -211,17 +237,18 @@ export async function importRun(
       if (name === TRAIN_IMAGES && dataset) {
         const list = JSON.parse(await readFile(absolute, 'utf8')) as unknown;
         if (Array.isArray(list)) await writeFileAtomic(absolute, JSON.stringify(list.map((p) => (typeof p === 'string' ? join(dataset.root, ...p.split('/')) : p)), null, 1));
-      } else if (name === 'result.json' && idMap.size > 0) {
+      } else if (name === 'result.json' && (idMap.size > 0 || weights.size > 0)) {
         const parsed = JSON.parse(await readFile(absolute, 'utf8')) as unknown;
-        await writeFileAtomic(absolute, JSON.stringify(mapSampleIds(parsed, (id) => idMap.get(id) ?? id), null, 2));
+        await writeFileAtomic(absolute, JSON.stringify(replaceStrings(mapSampleIds(parsed, (id) => idMap.get(id) ?? id), weights), null, 2));
       }
     }
-    const config = manifest.run.config && typeof manifest.run.config === 'object' && dataset && 'datasetId' in manifest.run.config ? { ...manifest.run.config, datasetId: dataset.id } : manifest.run.config;
+    const mapped = replaceStrings(manifest.run.config, weights);
+    const config = mapped && typeof mapped === 'object' && dataset && 'datasetId' in mapped ? { ...mapped, datasetId: dataset.id } : mapped;
     const runId = store.transaction(() => {
       const id = insertImportedRun(store, {
         remoteUid: manifest.uid,
         host: manifest.host,
-        row: { ...manifest.run, config },
+        row: { ...manifest.run, config, weights: manifest.run.weights === null ? null : (weights.get(manifest.run.weights) ?? manifest.run.weights) },
         datasetId: dataset?.id ?? null,
         datasetRoot: dataset?.root ?? null,
         metrics: manifest.metrics,
