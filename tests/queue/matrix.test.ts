@@ -24,7 +24,7 @@ describe('a benchmark matrix on the Redis queue with two worker processes', () =
     const root = await tmp();
     const redis = await startRedis(root);
     const lab = await coordinatorWorkspace(root);
-    const workers = await Promise.all([startWorkerProcess(redis.url('worker'), join(root, 'w1')), startWorkerProcess(redis.url('worker'), join(root, 'w2'))]);
+    const workers = await Promise.all([startWorkerProcess(redis.url('worker'), join(root, 'w1'), 10_000), startWorkerProcess(redis.url('worker'), join(root, 'w2'), 10_000)]);
     const queue = await openQueue({ url: redis.url('coordinator'), lab, backoffMs: 500 });
     try {
       const cells = SCENARIOS.flatMap((s) => [autoencoderCell(s), patchcoreCell(s)]);

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { PYTHON } from '../../scripts/parity/reference';
 import { CHROMIUM } from '../helpers/browser';
-import { REDIS_SERVER } from '../helpers/redis';
+import { REDIS_SERVER } from '../helpers/redis-server';
 
 /** The command that installs every prerequisite (scripts/install-test-deps.sh and install-torch.sh). */
 export const INSTALL_COMMAND = 'npm run test:deps';
