@@ -2,7 +2,8 @@
  * The benchmark queue when things go wrong, with real parts (redis-server, `miad-lab worker`
  * processes, job processes): a worker SIGKILLed mid-run after a checkpoint — its cell finishes on
  * the other worker, resumed from that checkpoint, and exactly one run is merged; the coordinator
- * closed while a cell finishes — it merges the cell once when it opens the queue again.
+ * closed while a cell finishes — it merges the cell once when it opens the queue again; a worker
+ * stopped with SIGTERM mid-run checkpoints, exits cleanly and leaves the cell to resume elsewhere.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { openQueue } from '../../src/main/core/queue';
 import { checkpointKey } from '../../src/main/core/queue/cell-result';
-import { connectRedis } from '../../src/main/core/queue/connection';
+import { KEY_PREFIX, QUEUE_NAME, connectRedis, parseRedisUrl, redisOptions } from '../../src/main/core/queue/connection';
+import { Queue } from 'bullmq';
 import { listRuns } from '../../src/main/core/store/runs-repo';
 import { startRedis } from '../helpers/redis';
 import { useTmpDirs } from '../helpers/tmp';
@@ -75,4 +77,43 @@ describe('the benchmark queue recovers', () => {
       client.disconnect();
     }
   }, 240_000);
+
+  it('a worker stopped with SIGTERM mid-run uploads a checkpoint, exits with 0, and the cell resumes on the next worker', async () => {
+    const root = await tmp();
+    const redis = await startRedis(root);
+    const lab = await coordinatorWorkspace(root);
+    const first = await startWorkerProcess(redis.url('worker'), join(root, 'w1'));
+    const { client } = await connectRedis(redis.url('coordinator'));
+    const peek = new Queue(QUEUE_NAME, { connection: redisOptions(parseRedisUrl(redis.url('coordinator'))), prefix: KEY_PREFIX });
+    const queue = await openQueue({ url: redis.url('coordinator'), lab, backoffMs: 200 });
+    try {
+      const merged = mergedCells(queue, 1);
+      const { cells } = await queue.enqueue({ datasetId: 1, cells: [autoencoderCell('wind_turbine', 25, 9)] });
+      const { fingerprint, jobId } = cells[0]!;
+      let saved: Record<string, string> = {};
+      while (!(Number(saved['step']) >= 4)) {
+        await sleep(100);
+        saved = await client.hgetall(checkpointKey(fingerprint));
+      }
+      first.child.kill('SIGTERM');
+      await first.exited;
+      expect(first.child.exitCode).toBe(0);
+      await first.waitForLine(/stopped; it resumes from step \d+ elsewhere/);
+      const job = (await peek.getJob(jobId))!;
+      expect(['wait', 'delayed']).toContain(await job.getState());
+      expect(job.attemptsMade).toBe(1);
+      // The cancel checkpointed the step it stopped at, and that is what was uploaded.
+      const stoppedAt = Number((await client.hgetall(checkpointKey(fingerprint)))['step']);
+      expect(stoppedAt).toBeGreaterThanOrEqual(Number(saved['step']));
+
+      const second = await startWorkerProcess(redis.url('worker'), join(root, 'w2'));
+      const [cell] = await merged;
+      expect(cell).toMatchObject({ host: second.name, resumedFromStep: stoppedAt });
+      expect(listRuns(lab.store)).toHaveLength(1);
+    } finally {
+      await queue.close();
+      await peek.close();
+      client.disconnect();
+    }
+  }, 180_000);
 });
