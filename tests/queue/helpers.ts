@@ -2,6 +2,8 @@
  * What the queue tests share: cluster.ts's workspace and worker processes, cleaned up after the
  * test file, and a way to wait for merged cells.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Job, Queue } from 'bullmq';
 import { afterAll } from 'vitest';
 import type { Lab } from '../../src/main/core/lab';
 import type { BenchmarkQueue, MergedCell } from '../../src/main/core/queue/coordinator';
@@ -35,4 +37,13 @@ export function mergedCells(queue: BenchmarkQueue, count: number): Promise<Merge
       }
     });
   });
+}
+
+/** The job once no worker holds it any more (a worker logs how a cell ended just before it hands it back). */
+export async function settledJob(queue: Queue, id: string): Promise<Job> {
+  for (;;) {
+    const job = await queue.getJob(id);
+    if (job && !['active', 'waiting', 'wait'].includes(await job.getState())) return job;
+    await sleep(50);
+  }
 }

@@ -2,20 +2,21 @@
  * The benchmark queue end to end with real parts: Debian's redis-server with ACL users, two
  * `miad-lab worker` processes, real job processes training on MIAD-mini. A 2 methods × 2 scenarios
  * matrix completes and is merged into the coordinator's workspace (one run per cell, with
- * metrics); the same matrix enqueued again adds nothing; a payload that fails validation is not
- * run and not retried.
+ * metrics); the same matrix enqueued again adds nothing; a payload that fails validation, or whose
+ * dataset bundle does not match its digest, is not run and not retried.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { openQueue } from '../../src/main/core/queue';
-import { KEY_PREFIX, QUEUE_NAME, parseRedisUrl, redisOptions } from '../../src/main/core/queue/connection';
-import { cellFingerprint, cellJobId } from '../../src/main/core/queue/payload';
+import { KEY_PREFIX, QUEUE_NAME, connectRedis, parseRedisUrl, redisOptions } from '../../src/main/core/queue/connection';
+import { RedisBlobStore } from '../../src/main/core/queue/redis-blob-store';
+import { cellFingerprint, cellJobId, makeCellPayload } from '../../src/main/core/queue/payload';
 import { getRun, listRuns } from '../../src/main/core/store/runs-repo';
 import { startRedis } from '../helpers/redis';
 import { useTmpDirs } from '../helpers/tmp';
-import { SCENARIOS, autoencoderCell, coordinatorWorkspace, mergedCells, patchcoreCell, startWorkerProcess } from './helpers';
+import { SCENARIOS, autoencoderCell, coordinatorWorkspace, mergedCells, patchcoreCell, settledJob, startWorkerProcess } from './helpers';
 
 const tmp = useTmpDirs();
 
@@ -62,7 +63,7 @@ describe('a benchmark matrix on the Redis queue with two worker processes', () =
     }
   }, 240_000);
 
-  it('fails a payload that does not validate at once, without running or retrying it', async () => {
+  it('fails a payload that does not validate, or whose dataset does not match its digest, at once, without running or retrying it', async () => {
     const root = await tmp();
     const redis = await startRedis(root);
     const worker = await startWorkerProcess(redis.url('worker'), join(root, 'w1'));
@@ -73,20 +74,37 @@ describe('a benchmark matrix on the Redis queue with two worker processes', () =
       const fingerprint = cellFingerprint(base);
       const bad = { v: 1, cellUid: 'c0ffee00-bad', fingerprint, createdAt: new Date().toISOString(), ...base };
       const notACell = { v: 1, method: 'rm -rf /', dataset: { path: '/etc' } };
-      const jobs = [await queue.add('autoencoder', bad, { jobId: cellJobId(fingerprint), attempts: 3, backoff: { type: 'fixed', delay: 100 } }), await queue.add('x', notACell, { jobId: 'cell-junk', attempts: 3, backoff: { type: 'fixed', delay: 100 } })];
+      const retried = { attempts: 3, backoff: { type: 'fixed' as const, delay: 100 } };
+      const jobs = [await queue.add('autoencoder', bad, { jobId: cellJobId(fingerprint), ...retried }), await queue.add('x', notACell, { jobId: 'cell-junk', ...retried })];
       for (const job of jobs) {
         await worker.waitForLine(new RegExp(`cell ${job.id}: refused`));
       }
       for (const job of jobs) {
-        const now = (await queue.getJob(job.id!))!;
+        const now = await settledJob(queue, job.id!);
         expect(await now.getState()).toBe('failed');
         expect(now.attemptsMade).toBe(1);
         expect(now.failedReason).toMatch(/^a queued cell is not valid: /);
       }
       expect((await queue.getJob(jobs[0]!.id!))!.failedReason).toMatch(/epochs/);
+
+      // A valid cell whose dataset bundle does not match its digest (a chunk altered in Redis): failed, not retried.
+      const { client } = await connectRedis(redis.url('coordinator'));
+      try {
+        const digest = await new RedisBlobStore(client).put(new TextEncoder().encode('{"format":"miad-lab/dataset-bundle"}'));
+        await client.set(`${KEY_PREFIX}:blob:${digest}:0`, '{"format":"something else"}');
+        const cell = makeCellPayload(autoencoderCell('nut_and_bolt'), { sha256: digest }, '0.1.0');
+        const job = await queue.add('autoencoder', cell, { jobId: cellJobId(cell.fingerprint), ...retried });
+        await worker.waitForLine(new RegExp(`cell ${cell.fingerprint.slice(0, 12)} .*: its dataset bundle: .*corrupted`));
+        const now = await settledJob(queue, job.id!);
+        expect(await now.getState()).toBe('failed');
+        expect(now.attemptsMade).toBe(1);
+      } finally {
+        client.disconnect();
+      }
       expect(worker.lines.filter((l) => / started \(attempt/.test(l))).toEqual([]);
     } finally {
       await queue.close();
     }
   }, 60_000);
 });
+

@@ -16,7 +16,7 @@ import { Queue } from 'bullmq';
 import { listRuns } from '../../src/main/core/store/runs-repo';
 import { startRedis } from '../helpers/redis';
 import { useTmpDirs } from '../helpers/tmp';
-import { autoencoderCell, coordinatorWorkspace, mergedCells, patchcoreCell, startWorkerProcess } from './helpers';
+import { autoencoderCell, coordinatorWorkspace, mergedCells, patchcoreCell, settledJob, startWorkerProcess } from './helpers';
 
 const tmp = useTmpDirs();
 
@@ -60,6 +60,9 @@ describe('the benchmark queue recovers', () => {
       const offline = await queue.enqueue({ datasetId: 1, cells: [patchcoreCell('wind_turbine', 3)] });
       await queue.close();
       await survivor.waitForLine(new RegExp(`cell ${offline.cells[0]!.fingerprint.slice(0, 12)} .*: done`));
+      const peek = new Queue(QUEUE_NAME, { connection: redisOptions(parseRedisUrl(redis.url('coordinator'))), prefix: KEY_PREFIX });
+      expect(await (await settledJob(peek, offline.cells[0]!.jobId)).getState()).toBe('completed');
+      await peek.close();
       expect(listRuns(lab.store)).toHaveLength(1);
 
       // Back: opening the queue merges it, once; syncing again and reopening add nothing.
