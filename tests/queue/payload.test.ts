@@ -5,6 +5,8 @@
  * fingerprint that does not match its content; the seed reaches the method's config.
  */
 import { describe, expect, it } from 'vitest';
+import { deterministicRunError } from '../../src/main/core/queue/worker';
+import { exitReason } from '../../src/main/core/jobs/runner';
 import { cellFingerprint, cellJobId, cellMethodConfig, makeCellPayload, parseCellPayload, type CellPayload } from '../../src/main/core/queue/payload';
 
 const DATASET = { sha256: 'b'.repeat(64) };
@@ -45,6 +47,16 @@ describe('the cell payload', () => {
     expect(refused(makeCellPayloadUnchecked({ ...good, method: 'nope' }))).toMatch(/^a queued cell is not valid: unknown method "nope"/);
     expect(refused(makeCellPayloadUnchecked({ ...good, overrides: { inputSize: -1 } }))).toMatch(/^a queued cell is not valid: .*inputSize/);
     expect(refused(good)).toBeNull();
+  });
+});
+
+describe('which failed runs a worker retries', () => {
+  it('does not retry a diverged loss or a refused config, and retries a job process that died', () => {
+    expect(deterministicRunError('training diverged: the loss is NaN at step 3 of 24 (epoch 1, batch 3); the run stops here.')).toBe(true);
+    expect(deterministicRunError('training diverged: the loss is Infinity at step 1 of 1 (epoch 1, batch 1); the run stops here.')).toBe(true);
+    expect(deterministicRunError('the job could not be prepared: dataset mini has 0 training images')).toBe(true);
+    expect(deterministicRunError(exitReason({ code: null, signal: 'SIGKILL' }, ''))).toBe(false);
+    expect(deterministicRunError(exitReason({ code: 134, signal: null }, 'FATAL ERROR: Reached heap limit'))).toBe(false);
   });
 });
 

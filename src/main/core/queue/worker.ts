@@ -71,9 +71,13 @@ export interface QueueWorker {
 
 const TERMINAL = new Set(['done', 'failed', 'cancelled']);
 
-/** A run error that retrying cannot fix. */
-function deterministicRunError(message: string): boolean {
-  return /non-?finite|\bNaN\b|invalid config|could not be prepared|unknown job kind/i.test(message);
+/**
+ * A run error that retrying cannot fix: the loss diverged (train-loop.ts: "training diverged: the
+ * loss is NaN …"), the config or its inputs were refused. A dead job process, out of memory, a lost
+ * device are retried.
+ */
+export function deterministicRunError(message: string): boolean {
+  return /training diverged|loss is (NaN|-?Infinity)|invalid config|could not be prepared|unknown job kind/i.test(message);
 }
 
 function isDeterministic(error: unknown): boolean {
