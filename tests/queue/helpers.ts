@@ -42,8 +42,8 @@ export function mergedCells(queue: BenchmarkQueue, count: number): Promise<Merge
 /** The job once no worker holds it any more (a worker logs how a cell ended just before it hands it back). */
 export async function settledJob(queue: Queue, id: string): Promise<Job> {
   for (;;) {
-    const job = await queue.getJob(id);
-    if (job && !['active', 'waiting', 'wait'].includes(await job.getState())) return job;
+    // The state first, then the job read afresh: a job read before its state changed is a stale snapshot.
+    if (!['active', 'waiting', 'wait', 'unknown'].includes(await queue.getJobState(id))) return (await queue.getJob(id))!;
     await sleep(50);
   }
 }

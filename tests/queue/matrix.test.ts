@@ -28,13 +28,21 @@ describe('a benchmark matrix on the Redis queue with two worker processes', () =
     const workers = await Promise.all([startWorkerProcess(redis.url('worker'), join(root, 'w1'), 10_000), startWorkerProcess(redis.url('worker'), join(root, 'w2'), 10_000)]);
     const queue = await openQueue({ url: redis.url('coordinator'), lab, backoffMs: 500 });
     try {
-      const cells = SCENARIOS.flatMap((s) => [autoencoderCell(s), patchcoreCell(s)]);
+      // Tagged as a benchmark would tag them: the tag stays here and comes back with the merged cell.
+      const cells = SCENARIOS.flatMap((s) => [
+        { ...autoencoderCell(s), tag: `autoencoder ${s}` },
+        { ...patchcoreCell(s), tag: `patchcore ${s}` },
+      ]);
       const merged = mergedCells(queue, 4);
       const first = await queue.enqueue({ datasetId: 1, cells });
       expect(first).toMatchObject({ added: 4, existing: 0 });
       const done = await merged;
 
       expect(done.every((c) => c.created)).toBe(true);
+      for (const c of done) {
+        const run = getRun(lab.store, c.runId);
+        expect(c.tag).toBe(`${run.method} ${run.scenarios.join(',')}`);
+      }
       const runs = listRuns(lab.store);
       expect(runs).toHaveLength(4);
       const got = runs.map((r) => `${r.method} ${r.scenarios.join(',')}`).sort();

@@ -44,6 +44,8 @@ export interface OpenQueueOptions {
 
 export interface MergedCell {
   fingerprint: string;
+  /** The tag the cell was enqueued with here (null: none). */
+  tag: string | null;
   cellUid: string;
   runId: number;
   /** False when the run was already in the workspace (merged before): nothing was stored. */
@@ -68,7 +70,11 @@ export interface EnqueueResult {
 }
 
 export interface BenchmarkQueue {
-  enqueue(input: { datasetId: number; cells: CellSpec[] }): Promise<EnqueueResult>;
+  /**
+   * Uploads the cells' dataset bundles and adds the cells not in the queue yet. A cell's `tag` (e.g.
+   * the benchmark cell it fills) is kept here, never sent, and comes back with it when it merges.
+   */
+  enqueue(input: { datasetId: number; cells: (CellSpec & { tag?: string })[] }): Promise<EnqueueResult>;
   onMerged(listener: (cell: MergedCell) => void): () => void;
   onFailed(listener: (cell: FailedCell) => void): () => void;
   /** Merges every cell of this workspace that finished and is not merged yet; returns those merged now. */
@@ -84,6 +90,7 @@ interface LocalCell {
   method: string;
   scenarios: string[];
   enqueuedAt: string;
+  tag?: string;
   merged: { runId: number; at: string } | null;
 }
 
@@ -152,6 +159,7 @@ export async function openQueue(options: OpenQueueOptions): Promise<BenchmarkQue
       await save();
       const merged: MergedCell = {
         fingerprint,
+        tag: local.tag ?? null,
         cellUid: result.cellUid,
         runId,
         created,
@@ -216,7 +224,8 @@ export async function openQueue(options: OpenQueueOptions): Promise<BenchmarkQue
         const jobId = cellJobId(payload.fingerprint);
         await serial(async () => {
           if (!cells[payload.fingerprint]) {
-            cells[payload.fingerprint] = { datasetId, cellUid: payload.cellUid, method: payload.method, scenarios: payload.scenarios, enqueuedAt: payload.createdAt, merged: null };
+            const tag = spec.tag !== undefined ? { tag: spec.tag } : {};
+            cells[payload.fingerprint] = { datasetId, cellUid: payload.cellUid, method: payload.method, scenarios: payload.scenarios, enqueuedAt: payload.createdAt, ...tag, merged: null };
             await save();
           }
         });
