@@ -66,8 +66,10 @@ describe('the benchmark queue recovers', () => {
       expect(listRuns(lab.store)).toHaveLength(1);
 
       // Back: opening the queue merges it, once; syncing again and reopening add nothing.
-      queue = await openQueue({ url: redis.url('coordinator'), lab, backoffMs: 500 });
+      const reported: number[] = [];
+      queue = await openQueue({ url: redis.url('coordinator'), lab, backoffMs: 500, onMerged: (c) => reported.push(c.runId) });
       const after = listRuns(lab.store);
+      expect(reported).toEqual([after.find((r) => r.method === 'patchcore')!.id]);
       expect(after).toHaveLength(2);
       expect(after.find((r) => r.method === 'patchcore')).toMatchObject({ status: 'done', scenarios: ['wind_turbine'] });
       expect(await queue.sync()).toEqual([]);

@@ -40,6 +40,8 @@ export interface OpenQueueOptions {
   /** Tries per cell (default 3) and the first retry's delay, doubled each time (default 60 s). */
   attempts?: number;
   backoffMs?: number;
+  /** Told of every merged cell, including those merged as the queue opens (cells finished while it was closed). */
+  onMerged?: (cell: MergedCell) => void;
 }
 
 export interface MergedCell {
@@ -80,7 +82,7 @@ export interface BenchmarkQueue {
   /** Merges every cell of this workspace that finished and is not merged yet; returns those merged now. */
   sync(): Promise<MergedCell[]>;
   /** This workspace's cells: their queue state and merged run. */
-  cells(): Promise<{ fingerprint: string; method: string; scenarios: string[]; state: string; runId: number | null }[]>;
+  cells(): Promise<{ fingerprint: string; tag: string | null; method: string; scenarios: string[]; state: string; runId: number | null }[]>;
   close(): Promise<void>;
 }
 
@@ -129,7 +131,7 @@ export async function openQueue(options: OpenQueueOptions): Promise<BenchmarkQue
   const events = new QueueEvents(QUEUE_NAME, { connection, prefix: KEY_PREFIX });
   events.on('error', () => undefined);
   const cells = await readCells(lab);
-  const mergedListeners = new Set<(cell: MergedCell) => void>();
+  const mergedListeners = new Set<(cell: MergedCell) => void>(options.onMerged ? [options.onMerged] : []);
   const failedListeners = new Set<(cell: FailedCell) => void>();
 
   // One writer of cells.json and one merge at a time.
@@ -252,7 +254,7 @@ export async function openQueue(options: OpenQueueOptions): Promise<BenchmarkQue
       const out = [];
       for (const [fingerprint, local] of Object.entries(cells)) {
         const job = await Job.fromId(queue, cellJobId(fingerprint));
-        out.push({ fingerprint, method: local.method, scenarios: local.scenarios, state: job ? await job.getState() : 'gone', runId: local.merged?.runId ?? null });
+        out.push({ fingerprint, tag: local.tag ?? null, method: local.method, scenarios: local.scenarios, state: job ? await job.getState() : 'gone', runId: local.merged?.runId ?? null });
       }
       return out;
     },
