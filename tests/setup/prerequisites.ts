@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { PYTHON } from '../../scripts/parity/reference';
 import { CHROMIUM } from '../helpers/browser';
+import { REDIS_SERVER } from '../helpers/redis-server';
 
 /** The command that installs every prerequisite (scripts/install-test-deps.sh and install-torch.sh). */
 export const INSTALL_COMMAND = 'npm run test:deps';
@@ -26,12 +27,15 @@ export const PYTHON_MODULES: readonly (readonly [module: string, pkg: string])[]
 ];
 
 /** What is missing, one line each; empty when everything is there. */
-export function missingPrerequisites(chromium = CHROMIUM, python = PYTHON): string[] {
+export function missingPrerequisites(chromium = CHROMIUM, python = PYTHON, redisServer = REDIS_SERVER): string[] {
   const missing: string[] = [];
   try {
     accessSync(chromium, constants.X_OK);
   } catch {
     missing.push(`Chromium (no executable at ${chromium}; CHROMIUM_PATH names another)`);
+  }
+  if (!spawnSync(redisServer, ['--version'], { encoding: 'utf8' }).stdout?.startsWith('Redis server')) {
+    missing.push(`redis-server (no Redis at ${redisServer}; the queue tests start one on loopback; Debian: redis-server)`);
   }
   // One interpreter start for every module: prints the ones that fail to import.
   const probe = `import importlib\nfor m in ${JSON.stringify(PYTHON_MODULES.map(([m]) => m))}:\n    try: importlib.import_module(m)\n    except Exception: print(m)\n`;

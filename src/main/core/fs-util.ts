@@ -1,7 +1,8 @@
 /** Small file-system helpers shared by the core: atomic writes and confined path resolution. */
 import { open, rename, mkdir, realpath, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { LabError } from '../../shared/errors';
 
 /**
@@ -33,6 +34,13 @@ export async function makeDirs(path: string): Promise<void> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
+}
+
+/** sha256 of a file, hex, streamed in 1 MiB chunks (weights files are hundreds of MB). */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /** Writes `data` to `path` atomically: temp file in the same folder, fsync, rename. */

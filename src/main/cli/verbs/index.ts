@@ -10,6 +10,7 @@ import { importVerb } from './import';
 import { serveVerb } from './serve';
 import { trainVerb } from './train';
 import { weightsVerb } from './weights';
+import { workerVerb } from './worker';
 
 /** Every CLI verb, in the order --help lists them. */
-export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb, compareVerb, benchVerb, exportDatasetVerb, checkTrainVerb, cacheVerb];
+export const VERBS: VerbSpec[] = [serveVerb, demoVerb, importVerb, weightsVerb, trainVerb, evaluateVerb, compareVerb, benchVerb, exportDatasetVerb, checkTrainVerb, cacheVerb, workerVerb];

@@ -25,12 +25,11 @@
  * last line is skipped). Eviction re-scans the folder, so entries another process wrote count.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, readFile, readdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { LabError } from '../../../shared/errors';
-import { writeFileAtomic } from '../fs-util';
+import { sha256File, writeFileAtomic } from '../fs-util';
 import { float32ToHalf, halfToFloat32 } from '../evaluation/float16';
 
 import { DEFAULT_FEATURE_CACHE_CAP_BYTES } from '../../../shared/limits';
@@ -107,16 +106,7 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** sha256 of a file, hex, streamed (weights files are hundreds of MB). */
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolvePromise(hash.digest('hex')));
-  });
-}
+export { sha256File };
 
 function canonicalKey(key: FeatureKey): string {
   return JSON.stringify([FORMAT_VERSION, key.backbone, key.weights, key.inputSize, [...key.layers], key.preprocess, key.image]);

@@ -12,14 +12,13 @@
  * Each cached file has a sidecar `<id>.json` with its sha256, size, origin and time. The network is
  * a constructor parameter (`fetchImpl`) so tests run against a local server.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../../../shared/errors';
 import type { FetchProgress, LocalRecord, VerifyResult, WeightsEntry, WeightsStatus } from '../../../shared/calls/engine';
 export type { FetchProgress, LocalRecord, VerifyResult, WeightsEntry, WeightsStatus };
-import { writeFileAtomic } from '../fs-util';
+import { sha256File, writeFileAtomic } from '../fs-util';
 import { architectureParameters, checkArchitecture, float32Bytes, isBuiltArch, randomWeights, type BuiltArch } from './backbones/index';
 import { readSafetensorsHeader, writeSafetensors } from './safetensors';
 
@@ -115,11 +114,7 @@ function summarise(problems: string[]): string {
   return problems.length <= 3 ? problems.join('; ') : `${problems.slice(0, 3).join('; ')}; and ${problems.length - 3} more problems`;
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+export { sha256File };
 
 async function sizeOf(path: string): Promise<number | null> {
   try {

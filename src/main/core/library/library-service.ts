@@ -3,12 +3,11 @@
  * in-memory index (library-index.ts) and rebuilds it when the store's data version moves, so
  * writers (import, labelling) never have to notify it; and it owns the thumbnail cache.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { LibraryFacets, LibraryFilter, LibraryPage, LibrarySampleDetail, LibrarySelection, LibrarySort, ThumbnailItem } from '../../../shared/calls/library';
 import { LabError } from '../../../shared/errors';
+import { sha256File } from '../fs-util';
 import type { LibraryRepo } from '../store/library-repo';
 import { LibraryIndex } from './library-index';
 import { ThumbnailCache, type ThumbnailCacheOptions } from './thumbnails';
@@ -157,14 +156,4 @@ export class LibraryService {
     const made = new Map((await this.thumbs.get(known)).map((item) => [item.id, item]));
     return ids.map((id) => made.get(id) ?? { id, path: null, error: `no sample with id ${id} in this workspace` });
   }
-}
-
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
 }

@@ -254,6 +254,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER library_check_deleted AFTER DELETE ON train_checks BEGIN UPDATE library_structure SET n = n + 1; END;
     `,
   },
+  {
+    version: 10,
+    description: 'runs: a run imported from another workspace (a queue worker) keeps its uid there and the host it ran on',
+    sql: `
+      ALTER TABLE runs ADD COLUMN remote_uid TEXT;             -- NULL for runs made here; the key that makes an import idempotent
+      ALTER TABLE runs ADD COLUMN host TEXT;                   -- the host an imported run ran on; NULL for runs made here
+      CREATE UNIQUE INDEX runs_by_remote_uid ON runs (remote_uid);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
