@@ -16,6 +16,7 @@ export const CLI_ENTRY_MODULES = {
   'core/lab-host': 'createLabHost: the host every door opens; its contract is how the CLI reaches the core',
   'core/paths': 'defaultConfigDir / defaultWorkspacesDir: where a door keeps the app settings and new workspaces',
   'server/server': 'startLabServer: `serve` starts the HTTP door over its own host',
+  'core/queue': 'startQueueWorker: `worker` is a queue worker, not a door onto a workspace: it takes cells from Redis and runs them in its own',
 };
 
 const escapeRegex = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

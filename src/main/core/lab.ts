@@ -12,6 +12,7 @@ import type { NewSample } from './store/store';
 import { JobRunner, type JobEventSink, type JobsOptions } from './jobs/runner';
 import { sweepMasks, type MaskSweepResult } from './annotate/mask-sweep';
 import { LocalBenchExecutor } from './bench/local-executor';
+import { QueueBenchExecutor } from './bench/queue-executor';
 import type { RunInfo } from '../../shared/types';
 
 export interface Lab {
@@ -22,6 +23,8 @@ export interface Lab {
   readonly jobs: JobRunner;
   /** Runs the workspace's local benchmarks through `jobs` (bench/local-executor.ts). */
   readonly benchmarks: LocalBenchExecutor;
+  /** Runs the workspace's queue benchmarks on a Redis queue's workers (bench/queue-executor.ts). */
+  readonly queueBenchmarks: QueueBenchExecutor;
   /** What the sweep of masks/ removed as the workspace opened (annotate/mask-sweep.ts). */
   readonly maskSweep: MaskSweepResult;
   info(): WorkspaceInfo;
@@ -64,11 +67,13 @@ export async function createLab(workspaceDir: string, options: CreateLabOptions 
   });
   const benchmarks = new LocalBenchExecutor({ store, jobs, workspaceDir: ws.dir, emit, ...(options.forcedBackend ? { forcedBackend: options.forcedBackend } : {}) });
   followRun = (run) => benchmarks.onRunChanged(run);
+  const queueBenchmarks = new QueueBenchExecutor(() => lab, emit);
   const lab: Lab = {
     dir: ws.dir,
     store,
     jobs,
     benchmarks,
+    queueBenchmarks,
     maskSweep,
     info: () => workspaceInfo(ws),
     listDatasets: () => store.listDatasets(),
@@ -82,6 +87,7 @@ export async function createLab(workspaceDir: string, options: CreateLabOptions 
     resolveAllowedFile: (path) => resolveServedFile(path, { store, workspaceDir: ws.dir }),
     close: () => {
       benchmarks.close();
+      queueBenchmarks.close();
       jobs.close();
       store.close();
     },

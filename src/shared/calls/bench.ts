@@ -3,8 +3,8 @@
  * workspace, each cell filled by one run. A method that trains one model over several scenarios
  * (UniAD, `unified`) has ONE cell per seed and preset spanning every scenario of the matrix.
  * `bench:create` stores the matrix (nothing runs), `bench:estimate` says what it will cost and which
- * cells cannot run here, `bench:start` runs it (in this process: `execution` 'local'), resumable
- * across restarts; `bench:table` is the paper's table of its finished cells.
+ * cells cannot run here, `bench:start` runs it (in this process: `execution` 'local', resumable
+ * across restarts; or on a Redis queue's worker hosts: `execution` 'queue', given the queue's URL); `bench:table` is the paper's table of its finished cells.
  */
 import { z } from 'zod';
 import type { PaperTable } from '../calls/compare';
@@ -18,8 +18,8 @@ export type BenchCellState = (typeof BENCH_CELL_STATES)[number];
 export const BENCH_STATES = ['created', 'running', 'done', 'cancelled'] as const;
 export type BenchState = (typeof BENCH_STATES)[number];
 
-/** Who runs the cells: 'local' is this process's job runner; a queue executor is the next. */
-export const BENCH_EXECUTIONS = ['local'] as const;
+/** Who runs the cells: 'local' is this process's job runner; 'queue' the worker hosts of a Redis queue (`miad-lab worker`). */
+export const BENCH_EXECUTIONS = ['local', 'queue'] as const;
 export type BenchExecution = (typeof BENCH_EXECUTIONS)[number];
 
 const name = z.string().trim().min(1).max(100);
@@ -48,6 +48,15 @@ export const benchCreateInput = z
   .strict();
 
 export const benchIdInput = z.object({ benchmarkId: idInput }).strict();
+
+/** `redis://user:password@host:port` (or rediss://) of the coordinator's queue user; held in memory, never stored. */
+export const queueUrlInput = z
+  .string()
+  .trim()
+  .max(2000)
+  .regex(/^rediss?:\/\/\S+$/, 'a queue URL looks like redis://user:password@host:port');
+
+export const benchStartInput = z.object({ benchmarkId: idInput, queue: queueUrlInput.optional() }).strict();
 
 export interface BenchCell {
   id: number;
@@ -130,8 +139,11 @@ export const benchCalls = {
   'bench:create': { input: benchCreateInput, result: returns<BenchmarkDetail>() },
   /** Per-cell time on the backend, disk for maps and caches, and the cells that cannot run here, with why. */
   'bench:estimate': { input: z.object({ benchmarkId: idInput, backend: z.enum(JOB_BACKENDS).optional() }).strict(), result: returns<BenchEstimate>() },
-  /** Runs the pending cells one after another; resumes after a restart. */
-  'bench:start': { input: benchIdInput, result: returns<BenchmarkDetail>() },
+  /**
+   * Runs the pending cells: one after another in this process ('local'; resumes after a restart),
+   * or enqueued on the queue at `queue` ('queue'; starting it again reconnects and merges what finished).
+   */
+  'bench:start': { input: benchStartInput, result: returns<BenchmarkDetail>() },
   /** Cancels the running cell's run and every pending cell. */
   'bench:cancel': { input: benchIdInput, result: returns<BenchmarkDetail>() },
   'bench:table': { input: benchIdInput, result: returns<BenchTable>() },

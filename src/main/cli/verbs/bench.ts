@@ -79,6 +79,8 @@ export const benchVerb: VerbSpec = {
     '  miad-lab bench create --workspace W --paper',
     '  miad-lab bench create --workspace W --methods patchcore,autoencoder --scenarios nut_and_bolt,wind_turbine --presets fast --weights random --set autoencoder.epochs=5',
     '  miad-lab bench start --workspace W --benchmark 1',
+    '  miad-lab bench create --workspace W --execution queue --methods patchcore --scenarios all --presets fast --weights random',
+    '  MIAD_QUEUE_URL=redis://coordinator:PASSWORD@10.0.0.5:6379 miad-lab bench start --workspace W --benchmark 2',
   ].join('\n'),
   options: {
     workspace: { type: 'string', value: 'W', description: 'the workspace folder', required: true },
@@ -93,12 +95,15 @@ export const benchVerb: VerbSpec = {
     backend: { type: 'string', value: 'B', description: `create: force a backend: ${BACKEND_NAMES.join(', ')}` },
     dataset: { type: 'string', value: 'ID', description: 'create: dataset id (default: the only one holding the scenarios)' },
     name: { type: 'string', value: 'NAME', description: 'create: name of the benchmark' },
+    execution: { type: 'string', value: 'local|queue', description: "create: run the cells in this process (default) or on a Redis queue's workers (`miad-lab worker`)" },
+    queue: { type: 'string', value: 'URL', description: "start: a queue benchmark's queue, redis://user:password@host:port (default: $MIAD_QUEUE_URL)" },
   },
   positionals: [{ name: 'SUBCOMMAND', description: SUBCOMMANDS.join(' | '), required: true }],
   async run({ options, positionals }, io) {
     const sub = positionals[0] as Sub;
     if (!SUBCOMMANDS.includes(sub)) throw new UsageError(`unknown sub-command ${JSON.stringify(positionals[0])}; use one of ${SUBCOMMANDS.join(', ')}`);
-    const createOnly = ['paper', 'methods', 'scenarios', 'presets', 'seeds', 'set', 'weights', 'backend', 'dataset', 'name'].filter((k) => options[k] !== undefined);
+    if (sub !== 'start' && options.queue !== undefined) throw new UsageError('--queue applies to bench start only');
+    const createOnly = ['paper', 'methods', 'scenarios', 'presets', 'seeds', 'set', 'weights', 'backend', 'dataset', 'name', 'execution'].filter((k) => options[k] !== undefined);
     if (sub !== 'create' && createOnly.length) throw new UsageError(`${createOnly.map((k) => `--${k}`).join(', ')} appl${createOnly.length === 1 ? 'ies' : 'y'} to bench create only`);
     const needsId = sub === 'start' || sub === 'status' || sub === 'cancel';
     if (!needsId && options.benchmark !== undefined) throw new UsageError(`--benchmark does not apply to bench ${sub}`);
@@ -124,6 +129,8 @@ export const benchVerb: VerbSpec = {
         case 'create': {
           const weights = stringOption(options, 'weights');
           if (weights !== undefined && weights !== 'pretrained' && weights !== 'random') throw new UsageError(`--weights is pretrained or random, got ${JSON.stringify(weights)}`);
+          const execution = stringOption(options, 'execution');
+          if (execution !== undefined && execution !== 'local' && execution !== 'queue') throw new UsageError(`--execution is local or queue, got ${JSON.stringify(execution)}`);
           const backend = stringOption(options, 'backend');
           if (backend !== undefined && !isBackendName(backend)) throw new UsageError(`--backend is one of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(backend)}`);
           let methods = list(stringOption(options, 'methods'), 'methods');
@@ -169,6 +176,7 @@ export const benchVerb: VerbSpec = {
             ...(backend ? { backend } : {}),
             ...(options.dataset !== undefined ? { datasetId: intOption(options, 'dataset', 0, 1) } : {}),
             ...(name ? { name } : {}),
+            ...(execution ? { execution } : {}),
           });
           const estimate = await call<BenchEstimate>('bench:estimate', { benchmarkId: created.id }).catch((error: unknown) => {
             io.err(`No estimate: ${error instanceof Error ? error.message : String(error)}`);
@@ -227,7 +235,10 @@ export const benchVerb: VerbSpec = {
           };
           process.on('SIGINT', onSigint);
           try {
-            const started = await call<BenchmarkDetail>('bench:start', { benchmarkId });
+            // $MIAD_QUEUE_URL (which keeps the password out of the process list) serves queue benchmarks only.
+            const { execution } = await call<BenchmarkDetail>('bench:get', { benchmarkId });
+            const queue = stringOption(options, 'queue') ?? (execution === 'queue' ? process.env['MIAD_QUEUE_URL'] || undefined : undefined);
+            const started = await call<BenchmarkDetail>('bench:start', { benchmarkId, ...(queue !== undefined ? { queue } : {}) });
             if (!io.json) {
               printCounts(io, started);
               const estimate = await call<BenchEstimate>('bench:estimate', { benchmarkId }).catch(() => null);

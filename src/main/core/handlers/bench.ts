@@ -27,9 +27,14 @@ export function benchHandlers(ctx: HandlerContext, deps: RunHandlerDeps): Domain
       if (!chosen) throw new LabError('no compute backend is available on this machine, so the benchmark cannot be estimated', 'ConflictError');
       return estimateBenchmark({ store: lab.store, workspaceDir: lab.dir, runDir: (id) => lab.jobs.runDir(id), kinds: lab.jobs.listKinds().map((k) => k.name) }, benchmarkId, chosen);
     },
-    'bench:start': async ({ benchmarkId }) => {
+    'bench:start': async ({ benchmarkId, queue }) => {
       const lab = ctx.requireLab();
       const b = getBenchmark(lab.store, benchmarkId);
+      if (b.execution === 'queue') {
+        if (queue === undefined) throw new LabError(`benchmark ${benchmarkId} runs on a queue: give the queue's URL (redis://user:password@host:port) to start it`, 'ValidationError');
+        return lab.queueBenchmarks.start(benchmarkId, queue);
+      }
+      if (queue !== undefined) throw new LabError(`benchmark ${benchmarkId} runs in this process: a queue URL does not apply (create the benchmark with execution 'queue' to run it on worker hosts)`, 'ValidationError');
       if (b.state === 'running') return b;
       return lab.benchmarks.start(benchmarkId);
     },
@@ -38,7 +43,7 @@ export function benchHandlers(ctx: HandlerContext, deps: RunHandlerDeps): Domain
       const b = getBenchmark(lab.store, benchmarkId);
       if (b.state === 'done') throw new LabError(`benchmark ${benchmarkId} is done: there is nothing to cancel`, 'ConflictError');
       if (b.state === 'cancelled') return b;
-      return lab.benchmarks.cancel(benchmarkId);
+      return b.execution === 'queue' ? lab.queueBenchmarks.cancel(benchmarkId) : lab.benchmarks.cancel(benchmarkId);
     },
     'bench:table': async ({ benchmarkId }) => benchTable(ctx.requireLab().store, benchmarkId),
   };
