@@ -3,8 +3,8 @@
  * then `bench start --queue URL` in the coordinator's workspace while two `miad-lab worker`
  * processes take the cells. The 2 methods × 2 scenarios matrix finishes, each cell holds the run
  * merged from a worker, and the paper table fills; starting it again adds nothing. A queue
- * benchmark without a URL, a local one given a URL, and a pretrained cell (weights do not travel
- * yet) are refused with their reasons.
+ * benchmark without a URL and a local one given a URL are refused; a pretrained cell fails without
+ * weights here, and with them runs on a worker that receives the file as a blob.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -82,21 +82,39 @@ describe('a benchmark on the queue', () => {
     expect(json<{ benchmark: BenchmarkDetail }>(again.out).benchmark.cells.map((c) => c.runId)).toEqual(runIds);
     expect(listRuns(lab.store)).toHaveLength(4);
 
-    // A local benchmark refuses a URL; a pretrained cell cannot run on the queue and says why.
+    // A local benchmark refuses a URL.
     const local = await cli(['bench', 'create', ...common, '--methods', 'patchcore']);
     const localId = json<{ benchmark: BenchmarkDetail }>(local.out).benchmark.id;
     const wrong = await cli(['bench', 'start', '--workspace', ws, '--benchmark', String(localId), '--queue', redis.url('coordinator')]);
     expect(wrong.code).toBe(2);
     expect(wrong.err).toMatch(/runs in this process: a queue URL does not apply/);
-    const pretrained = await cli(['bench', 'create', '--workspace', ws, '--scenarios', SCENARIOS[0], '--presets', 'fast', '--methods', 'patchcore', '--execution', 'queue', '--json']);
-    const pretrainedId = json<{ benchmark: BenchmarkDetail }>(pretrained.out).benchmark.id;
-    const refused = await cli(['bench', 'start', '--workspace', ws, '--benchmark', String(pretrainedId), '--queue', redis.url('coordinator')]);
+
+    // A pretrained cell without weights here fails with the reason, as it would locally.
+    const pretrainedArgs = ['--workspace', ws, '--scenarios', SCENARIOS[0], '--presets', 'fast', '--methods', 'patchcore', '--execution', 'queue', ...sets('patchcore', pc.overrides!), '--json'];
+    const missing = json<{ benchmark: BenchmarkDetail }>((await cli(['bench', 'create', ...pretrainedArgs, '--name', 'no weights'])).out).benchmark.id;
+    const refused = await cli(['bench', 'start', '--workspace', ws, '--benchmark', String(missing), '--queue', redis.url('coordinator')]);
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/1 of 1 cells failed/);
-    const status = await cli(['bench', 'status', '--workspace', ws, '--benchmark', String(pretrainedId), '--json']);
+    const status = await cli(['bench', 'status', '--workspace', ws, '--benchmark', String(missing), '--json']);
     const cell = json<{ benchmark: BenchmarkDetail }>(status.out).benchmark.cells[0]!;
     expect(cell.state).toBe('failed');
     expect(cell.reason).toMatch(/cannot run on the queue: no pretrained resnet18 weights/);
     expect(listRuns(lab.store)).toHaveLength(4);
+
+    // With weights in the workspace's cache, they travel to the worker as a blob (never their path): the
+    // merged run read them, and names the coordinator's file.
+    const made = await cli(['weights', 'random', '--workspace', ws, '--arch', 'resnet18', '--seed', '5', '--json']);
+    const file = json<{ path: string }>(made.out).path;
+    expect((await cli(['weights', 'import', '--workspace', ws, '--id', 'resnet18.tv_in1k', file])).code).toBe(0);
+    const cached = json<{ path: string }[]>((await cli(['weights', 'list', '--workspace', ws, '--json'])).out);
+    const withWeights = json<{ benchmark: BenchmarkDetail }>((await cli(['bench', 'create', ...pretrainedArgs, '--name', 'pretrained'])).out).benchmark.id;
+    const ran = await cli(['bench', 'start', '--workspace', ws, '--benchmark', String(withWeights), '--queue', redis.url('coordinator'), '--json']);
+    expect(ran.code, ran.err).toBe(0);
+    const pretrainedCell = json<{ benchmark: BenchmarkDetail }>(ran.out).benchmark.cells[0]!;
+    expect(pretrainedCell.state).toBe('done');
+    const run = getRun(lab.store, pretrainedCell.runId!);
+    expect(run.randomInit).toBe(false);
+    expect(cached.map((c) => c.path)).toContain(run.weights);
+    expect(listRuns(lab.store)).toHaveLength(5);
   }, 600_000);
 });

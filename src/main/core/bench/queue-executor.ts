@@ -10,9 +10,10 @@
  * --queue URL`) reconnects, and the merge the queue runs on connect brings in what finished
  * meanwhile. Enqueuing the same cells again adds nothing (one job per cell fingerprint).
  *
- * Pretrained weights do not travel to workers yet: a cell that would read them fails with that
- * reason (a matrix with `weights: random` runs). Live per-step progress of remote cells is not
- * forwarded; a cell shows queued until its run is merged.
+ * A pretrained matrix's cells carry the backbone's weights file from this workspace's cache (as a
+ * blob, by sha256; a cell whose weights are missing here fails with the reason, as it would
+ * locally). Live per-step progress of remote cells is not forwarded; a cell shows queued until its
+ * run is merged.
  */
 import type { BenchmarkDetail } from '../../../shared/calls/bench';
 import { LabError } from '../../../shared/errors';
@@ -101,13 +102,13 @@ export class QueueBenchExecutor {
     const toQueue: { cellId: number; spec: Parameters<BenchmarkQueue['enqueue']>[0]['cells'][number] }[] = [];
     for (const cell of cellsToRun(store, benchmarkId)) {
       const weights = await cellWeights(dir, spec, cell);
-      if (weights.blocked || weights.file) {
-        const why = weights.blocked ?? `pretrained ${weights.arch} weights do not travel to queue workers yet: create the benchmark with random weights, or run it in this process`;
-        failCell(store, cell.id, `cannot run on the queue: ${why}`);
+      if (weights.blocked) {
+        failCell(store, cell.id, `cannot run on the queue: ${weights.blocked}`);
         continue;
       }
       const { seed: _seed, ...overrides } = cellOverrides(spec, cell);
-      toQueue.push({ cellId: cell.id, spec: { method: cell.method, preset: cell.preset, overrides, scenarios: cell.scenarios, seed: cell.seed, tag: String(cell.id) } });
+      const weightsFile = weights.file ? { weightsFile: weights.file } : {};
+      toQueue.push({ cellId: cell.id, spec: { method: cell.method, preset: cell.preset, overrides, scenarios: cell.scenarios, seed: cell.seed, tag: String(cell.id), ...weightsFile } });
     }
     if (toQueue.length > 0) {
       let result;

@@ -19,7 +19,7 @@
  * idempotent on the cell's uid: a result merged twice is stored once.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { LabError } from '../../../shared/errors';
 import type { Lab } from '../lab';
@@ -93,6 +93,8 @@ interface LocalCell {
   scenarios: string[];
   enqueuedAt: string;
   tag?: string;
+  /** The coordinator's weights file the cell was sent, mapped back into the merged run. */
+  weightsFile?: string;
   merged: { runId: number; at: string } | null;
 }
 
@@ -156,7 +158,7 @@ export async function openQueue(options: OpenQueueOptions): Promise<BenchmarkQue
         return null;
       }
       const result = parsed.data;
-      const { runId, created } = await importRun(lab.store, lab.dir, blobs, result.runBundle, { datasetId: local.datasetId });
+      const { runId, created } = await importRun(lab.store, lab.dir, blobs, result.runBundle, { datasetId: local.datasetId, ...(local.weightsFile ? { weightsFile: local.weightsFile } : {}) });
       local.merged = { runId, at: new Date().toISOString() };
       await save();
       const merged: MergedCell = {
@@ -214,6 +216,7 @@ export async function openQueue(options: OpenQueueOptions): Promise<BenchmarkQue
       // Every cell is checked against its method before anything is uploaded or queued.
       for (const spec of specs) cellMethodConfig({ ...spec, overrides: spec.overrides ?? {}, seed: spec.seed ?? 0 });
       const bundles = new Map<string, string>();
+      const weightsBlobs = new Map<string, string>();
       const result: EnqueueResult = { added: 0, existing: 0, cells: [] };
       for (const spec of specs) {
         const scenarioKey = [...spec.scenarios].sort().join('\n');
@@ -222,12 +225,22 @@ export async function openQueue(options: OpenQueueOptions): Promise<BenchmarkQue
           digest = (await bundleDataset(lab.store, lab.dir, blobs, { datasetId, scenarios: spec.scenarios })).digest;
           bundles.set(scenarioKey, digest);
         }
-        const payload = makeCellPayload(spec, { sha256: digest }, appVersion());
+        let weights: { sha256: string; name: string } | undefined;
+        if (spec.weightsFile !== undefined) {
+          let sha256 = weightsBlobs.get(spec.weightsFile);
+          if (sha256 === undefined) {
+            sha256 = await blobs.put({ file: spec.weightsFile });
+            weightsBlobs.set(spec.weightsFile, sha256);
+          }
+          weights = { sha256, name: basename(spec.weightsFile) };
+        }
+        const payload = makeCellPayload(spec, { sha256: digest }, appVersion(), new Date(), weights);
         const jobId = cellJobId(payload.fingerprint);
         await serial(async () => {
           if (!cells[payload.fingerprint]) {
             const tag = spec.tag !== undefined ? { tag: spec.tag } : {};
-            cells[payload.fingerprint] = { datasetId, cellUid: payload.cellUid, method: payload.method, scenarios: payload.scenarios, enqueuedAt: payload.createdAt, ...tag, merged: null };
+            const weightsFile = spec.weightsFile !== undefined ? { weightsFile: spec.weightsFile } : {};
+            cells[payload.fingerprint] = { datasetId, cellUid: payload.cellUid, method: payload.method, scenarios: payload.scenarios, enqueuedAt: payload.createdAt, ...tag, ...weightsFile, merged: null };
             await save();
           }
         });

@@ -4,7 +4,8 @@
  * enters a worker before anything runs.
  *
  * No local path crosses the wire: the dataset is named by the sha256 of its bundle (transfer/
- * dataset-bundle.ts), which the worker fetches and checks. The `fingerprint` is the sha256 of the
+ * dataset-bundle.ts), which the worker fetches and checks; a pretrained backbone's weights file by
+ * its sha256 and its file name alone. The `fingerprint` is the sha256 of the
  * canonical JSON of everything that decides the result (not the uid or the time), and the BullMQ
  * job id is `cell-<fingerprint>`, so the same matrix enqueued twice adds nothing.
  */
@@ -30,6 +31,11 @@ export const cellPayloadSchema = z
     scenarios: z.array(NAME).min(1).max(64),
     seed: z.number().int().min(0).max(2 ** 31 - 1),
     dataset: z.object({ sha256: SHA256, name: z.string().max(200).optional() }).strict(),
+    /** The backbone's weights file (absent: seeded random weights), fetched by sha256 and kept under its name. */
+    weights: z
+      .object({ sha256: SHA256, name: NAME.refine((n) => n !== '.' && n !== '..', 'a file name, not . or ..') })
+      .strict()
+      .optional(),
     codeVersion: z.string().min(1).max(100),
     createdAt: z.string().datetime(),
   })
@@ -43,10 +49,12 @@ export interface CellSpec {
   overrides?: Record<string, unknown>;
   scenarios: string[];
   seed?: number;
+  /** The coordinator's pretrained weights file for the cell's backbone; it travels as a blob (its path never does). */
+  weightsFile?: string;
 }
 
-export function cellFingerprint(p: Pick<CellPayload, 'method' | 'preset' | 'overrides' | 'scenarios' | 'seed' | 'dataset' | 'codeVersion'>): string {
-  const decisive = { method: p.method, preset: p.preset, overrides: p.overrides, scenarios: p.scenarios, seed: p.seed, dataset: p.dataset.sha256, codeVersion: p.codeVersion };
+export function cellFingerprint(p: Pick<CellPayload, 'method' | 'preset' | 'overrides' | 'scenarios' | 'seed' | 'dataset' | 'codeVersion'> & { weights?: CellPayload['weights'] }): string {
+  const decisive = { method: p.method, preset: p.preset, overrides: p.overrides, scenarios: p.scenarios, seed: p.seed, dataset: p.dataset.sha256, ...(p.weights ? { weights: p.weights.sha256 } : {}), codeVersion: p.codeVersion };
   return createHash('sha256').update(canonicalJson(decisive)).digest('hex');
 }
 
@@ -55,8 +63,8 @@ export function cellJobId(fingerprint: string): string {
   return `cell-${fingerprint}`;
 }
 
-export function makeCellPayload(spec: CellSpec, dataset: CellPayload['dataset'], codeVersion: string, now = new Date()): CellPayload {
-  const base = { method: spec.method, preset: spec.preset, overrides: spec.overrides ?? {}, scenarios: spec.scenarios, seed: spec.seed ?? 0, dataset, codeVersion };
+export function makeCellPayload(spec: CellSpec, dataset: CellPayload['dataset'], codeVersion: string, now = new Date(), weights?: CellPayload['weights']): CellPayload {
+  const base = { method: spec.method, preset: spec.preset, overrides: spec.overrides ?? {}, scenarios: spec.scenarios, seed: spec.seed ?? 0, dataset, ...(weights ? { weights } : {}), codeVersion };
   return parseCellPayload({ v: 1, cellUid: randomUUID(), fingerprint: cellFingerprint(base), createdAt: now.toISOString(), ...base });
 }
 

@@ -21,12 +21,13 @@
  * Stopping (SIGTERM, Ctrl+C): the running cell's job is cancelled — trained methods checkpoint as
  * they stop — the checkpoint is uploaded, and the cell goes back to the queue to resume elsewhere.
  */
-import { renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RunInfo } from '../../../shared/types';
+import { LabError } from '../../../shared/errors';
 import { createLab, type Lab } from '../lab';
 import { appVersion } from '../lab-host';
 import { getRun } from '../store/runs-repo';
@@ -155,6 +156,24 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       throw new Error(message);
     }
 
+    // The backbone's weights, when the cell names them: fetched once per sha256, checked, kept under their name.
+    let weightsFile: string | undefined;
+    if (payload.weights) {
+      weightsFile = join(lab.dir, 'cache', 'queue-weights', payload.weights.sha256, payload.weights.name);
+      try {
+        if (!(await blobs.has(payload.weights.sha256))) throw new LabError(`the weights blob ${payload.weights.sha256.slice(0, 12)} is not in the queue's store`, 'NotFoundError');
+        if (!existsSync(weightsFile)) {
+          await mkdir(dirname(weightsFile), { recursive: true });
+          await blobs.getFile(payload.weights.sha256, weightsFile);
+        }
+      } catch (error) {
+        const message = `${cell}: its weights file ${payload.weights.name}: ${(error as Error).message}`;
+        log(message);
+        if (isDeterministic(error)) throw new UnrecoverableError(message);
+        throw new Error(message);
+      }
+    }
+
     // A checkpoint an earlier attempt uploaded: restored into a staging run folder now, moved into
     // the new run's folder the instant its job process is spawned.
     const key = checkpointKey(payload.fingerprint);
@@ -179,7 +198,13 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       run = await lab.jobs.start({
         kind: payload.method,
         name: `cell ${payload.fingerprint.slice(0, 12)}`,
-        config: { datasetId, ...(config.scenarios.length === 1 ? { scenario: config.scenarios[0] } : { scenarios: config.scenarios }), preset: config.preset, overrides: config.overrides },
+        config: {
+          datasetId,
+          ...(config.scenarios.length === 1 ? { scenario: config.scenarios[0] } : { scenarios: config.scenarios }),
+          preset: config.preset,
+          overrides: config.overrides,
+          ...(weightsFile ? { weightsFile } : {}),
+        },
         backend: options.backend,
       });
     } catch (error) {
