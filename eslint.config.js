@@ -22,6 +22,8 @@ export const CLI_ENTRY_MODULES = {
 const escapeRegex = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Any relative import into the main process's layers other than the entries above. */
 const CLI_FORBIDDEN_IMPORT = `^(?:\\.\\./)+(?:main/)?(?!(?:${Object.keys(CLI_ENTRY_MODULES).map(escapeRegex).join('|')})$)(?:core|server|electron|preload|renderer)(?:/|$)`;
+/** The same rule for `await import('…')` (a verb loading a heavy module lazily): esquery's regex cannot hold a `/`, so it is \u002F. */
+const CLI_FORBIDDEN_DYNAMIC_IMPORT = `ImportExpression > Literal[value=/${CLI_FORBIDDEN_IMPORT.replaceAll('/', '\\u002F')}/]`;
 
 export default tseslint.config(
   { ignores: ['out/', 'dist/', 'node_modules/', 'test-artifacts/', '.device/', '.gl/', '.whl/'] },
@@ -55,6 +57,13 @@ export default tseslint.config(
     // The CLI reaches the core only through the host (CLI_ENTRY_MODULES above).
     files: ['src/main/cli/**/*.ts'],
     rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: CLI_FORBIDDEN_DYNAMIC_IMPORT,
+          message: `The CLI is a door: a dynamic import of a core internal is still one. Allowed: ${Object.keys(CLI_ENTRY_MODULES).join(', ')} and src/shared/ (CLI_ENTRY_MODULES in eslint.config.js).`,
+        },
+      ],
       'no-restricted-imports': [
         'error',
         {

@@ -41,6 +41,19 @@ describe('the CLI import rule', () => {
     expect(await restricted("import { createLab } from '../core/lab';\n", 'src/main/cli/fixture.ts')).toHaveLength(1);
   });
 
+  it('refuses a dynamic import of a core internal too, and allows one of a listed entry', async () => {
+    const eslint = new ESLint({ cwd: ROOT });
+    const syntax = async (code: string) => {
+      const [result] = await eslint.lintText(code, { filePath: `${ROOT}/${VERB}` });
+      return result!.messages.filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.message);
+    };
+    const refused = await syntax("export const m = await import('../../core/store/runs-repo');\n");
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/a dynamic import of a core internal is still one/);
+    expect(await syntax("export const m = await import('../../core/lab');\n")).toHaveLength(1);
+    expect(await syntax("export const m = await import('../../core/queue');\nexport const n = await import('../../../shared/contract');\n")).toEqual([]);
+  });
+
   it('lets CLI code import the host, the listed entry modules, src/shared/ and packages', async () => {
     const code = [
       "import { resolve } from 'node:path';",
