@@ -103,146 +103,162 @@ export const SNAP_MIN_CONTRAST = 8;
  * The method, deterministic (a local two-class nearest-mean rule, as a band-limited form of the
  * colour models of interactive segmentation such as GrabCut, without its graph cut):
  * 1. distances: each foreground pixel's chessboard distance to the nearest background pixel
- *    (dIn ≥ 1), and each background pixel's to the nearest foreground one (dOut ≥ 1), by the
- *    classic two-pass 8-neighbour distance transform; the image border is no boundary.
+ *    (dIn ≥ 1), and each background pixel's to the nearest foreground one (dOut ≥ 1), up to
+ *    2·band: a breadth-first search over 8-neighbours of the same side, from the pixels that have an
+ *    8-neighbour on the other side (exact for the chessboard metric); the image border is no boundary.
  * 2. band: the pixels with dIn ≤ band or dOut ≤ band, the ones that may move.
  *    inner ring: foreground with band < dIn ≤ 2·band; outer ring: background with band < dOut ≤ 2·band.
- * 3. models: for each band pixel, the mean colour of the inner-ring pixels and of the outer-ring
- *    pixels in the (2R+1)² window around it, R = 2·band + 1 (far enough to reach both rings from
- *    anywhere in the band), summed with integral images.
- * 4. decision: when both models have pixels in the window and differ by at least SNAP_MIN_CONTRAST,
- *    the pixel becomes foreground if its colour is strictly nearer (squared RGB distance) the inner
+ * 3. models: the image is cut into cells of S × S pixels, S = band + 1, from the top left corner;
+ *    a band pixel's two models are the mean colours of the inner-ring and of the outer-ring pixels in
+ *    the 5 × 5 cells around its cell (at least 2·S = 2·band + 2 pixels on every side, so both rings
+ *    are in reach from anywhere in the band), summed per cell then by an integral image of cells.
+ * 4. decision: when both models have pixels there and differ by at least SNAP_MIN_CONTRAST, the
+ *    pixel becomes foreground if its colour is strictly nearer (squared RGB distance) the inner
  *    model, background if strictly nearer the outer one; otherwise (a tie, a missing model, or no
  *    contrast) it keeps its side. Every decision reads the mask as it was before snapping.
  * A boundary that sits up to `band` pixels off a sharp edge between two flat colours thus moves
  * exactly onto the edge; a region thinner than the band has no inner ring and stays as it is.
- * Only the rectangle around the foreground (grown by the reach of the window) is worked on.
+ * Past one pass over the image to find the boundary, the work is per pixel within 2·band of it.
  * @param mask shape [height, width], 0 background, 255 foreground (changed in place)
  * @param rgb shape [height, width, 3], 8-bit RGB of the image at the mask's size
  * @param band pixels on each side of the boundary that may move (≥ 1)
  */
 export function snapToEdges(mask: Uint8Array, rgb: Uint8Array, width: number, height: number, band: number): number {
-  if (rgb.length !== width * height * 3) throw new RangeError(`image holds ${rgb.length} bytes, expected ${height}×${width}×3`);
+  const n = width * height;
+  if (rgb.length !== n * 3) throw new RangeError(`image holds ${rgb.length} bytes, expected ${height}×${width}×3`);
   if (!Number.isInteger(band) || band < 1 || band > 100) throw new RangeError(`snap band ${band} is not an integer in 1..100`);
-  // The foreground's bounding box, grown by what any decision reads (band + the window's reach).
-  let x0 = width;
-  let y0 = height;
-  let x1 = -1;
-  let y1 = -1;
+
+  // 1. The boundary: pixels with an 8-neighbour on the other side get distance 1 (each pair is
+  //    seen once, from its upper or left pixel). dist 0: not reached (further than 2·band).
+  const dist = new Uint8Array(n);
+  let queue = new Int32Array(1024);
+  let tail = 0;
+  const push = (i: number) => {
+    if (tail === queue.length) {
+      const q = new Int32Array(queue.length * 2);
+      q.set(queue);
+      queue = q;
+    }
+    queue[tail++] = i;
+  };
+  const mark = (i: number) => {
+    if (dist[i] === 0) {
+      dist[i] = 1;
+      push(i);
+    }
+  };
+  const pair = (i: number, j: number) => {
+    mark(i);
+    mark(j);
+  };
   for (let y = 0; y < height; y++) {
     const row = y * width;
+    const last = y === height - 1;
     for (let x = 0; x < width; x++) {
-      if (mask[row + x]) {
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        y1 = y;
-      }
+      const i = row + x;
+      const v = mask[i]!;
+      if (x < width - 1 && mask[i + 1] !== v) pair(i, i + 1);
+      if (last) continue;
+      if (mask[i + width] !== v) pair(i, i + width);
+      if (x < width - 1 && mask[i + width + 1] !== v) pair(i, i + width + 1);
+      if (x > 0 && mask[i + width - 1] !== v) pair(i, i + width - 1);
     }
   }
-  if (x1 < 0) return 0;
-  const R = 2 * band + 1;
-  const grow = band + R;
-  x0 = Math.max(0, x0 - grow);
-  y0 = Math.max(0, y0 - grow);
-  x1 = Math.min(width - 1, x1 + grow);
-  y1 = Math.min(height - 1, y1 + grow);
-  const bw = x1 - x0 + 1;
-  const bh = y1 - y0 + 1;
-  const m = bw * bh;
-  const fg = new Uint8Array(m);
-  for (let y = 0; y < bh; y++) for (let x = 0; x < bw; x++) fg[y * bw + x] = mask[(y + y0) * width + x + x0] ? 1 : 0;
-
-  // 1. Distances to the other side, capped at 2·band + 1 (nothing further is read).
-  const cap = 2 * band + 1;
-  const dist = new Uint8Array(m);
-  for (let i = 0; i < m; i++) dist[i] = cap;
-  const relax = (i: number, j: number) => {
-    if (fg[j] !== fg[i]) dist[i] = 1;
-    else if (dist[j]! + 1 < dist[i]!) dist[i] = dist[j]! + 1;
-  };
-  for (let y = 0; y < bh; y++) {
-    for (let x = 0; x < bw; x++) {
-      const i = y * bw + x;
-      if (x > 0) relax(i, i - 1);
-      if (y > 0) {
-        relax(i, i - bw);
-        if (x > 0) relax(i, i - bw - 1);
-        if (x < bw - 1) relax(i, i - bw + 1);
-      }
-    }
-  }
-  for (let y = bh - 1; y >= 0; y--) {
-    for (let x = bw - 1; x >= 0; x--) {
-      const i = y * bw + x;
-      if (x < bw - 1) relax(i, i + 1);
-      if (y < bh - 1) {
-        relax(i, i + bw);
-        if (x < bw - 1) relax(i, i + bw + 1);
-        if (x > 0) relax(i, i + bw - 1);
+  if (tail === 0) return 0;
+  // Breadth first within each side, so the queue is in order of distance.
+  const far = 2 * band;
+  for (let h = 0; h < tail; h++) {
+    const i = queue[h]!;
+    const d = dist[i]!;
+    if (d >= far) continue;
+    const v = mask[i]!;
+    const x = i % width;
+    const y = (i - x) / width;
+    for (let dy = -1; dy <= 1; dy++) {
+      const yy = y + dy;
+      if (yy < 0 || yy >= height) continue;
+      for (let dx = -1; dx <= 1; dx++) {
+        const xx = x + dx;
+        if (xx < 0 || xx >= width) continue;
+        const j = yy * width + xx;
+        if (dist[j] === 0 && mask[j] === v) {
+          dist[j] = d + 1;
+          push(j);
+        }
       }
     }
   }
 
-  // 2–3. Integral images of the two rings: count and R, G, B sums ([side][channel], (bw+1)×(bh+1)).
-  const iw = bw + 1;
-  const sums = [0, 1].map(() => [0, 1, 2, 3].map(() => new Int32Array(iw * (bh + 1))));
-  for (let y = 0; y < bh; y++) {
-    const run = [0, 0, 0, 0, 0, 0, 0, 0];
-    for (let x = 0; x < bw; x++) {
-      const i = y * bw + x;
-      const d = dist[i]!;
-      if (d > band && d <= 2 * band) {
-        const side = fg[i]!;
-        const p = ((y + y0) * width + x + x0) * 3;
-        run[side * 4]! += 1;
-        run[side * 4 + 1]! += rgb[p]!;
-        run[side * 4 + 2]! += rgb[p + 1]!;
-        run[side * 4 + 3]! += rgb[p + 2]!;
-      }
-      const o = (y + 1) * iw + x + 1;
-      for (let s = 0; s < 2; s++) for (let c = 0; c < 4; c++) sums[s]![c]![o] = sums[s]![c]![o - iw]! + run[s * 4 + c]!;
+  // 2–3. Ring pixels summed per cell: [side (0 out, 1 in)][count, R, G, B], then integrated.
+  const S = band + 1;
+  const gw = Math.ceil(width / S);
+  const gh = Math.ceil(height / S);
+  const iw = gw + 1;
+  const cells = new Float64Array(8 * iw * (gh + 1));
+  let bandEnd = 0;
+  for (let h = 0; h < tail; h++) {
+    const i = queue[h]!;
+    if (dist[i]! <= band) {
+      bandEnd = h + 1;
+      continue;
+    }
+    const x = i % width;
+    const y = (i - x) / width;
+    const o = (((y / S) | 0) + 1) * iw + ((x / S) | 0) + 1;
+    const k = 8 * o + (mask[i] ? 4 : 0);
+    cells[k] = cells[k]! + 1;
+    cells[k + 1] = cells[k + 1]! + rgb[i * 3]!;
+    cells[k + 2] = cells[k + 2]! + rgb[i * 3 + 1]!;
+    cells[k + 3] = cells[k + 3]! + rgb[i * 3 + 2]!;
+  }
+  for (let gy = 1; gy <= gh; gy++) {
+    for (let gx = 1; gx <= gw; gx++) {
+      const o = 8 * (gy * iw + gx);
+      for (let c = 0; c < 8; c++) cells[o + c] = cells[o + c]! + cells[o - 8 + c]! + cells[o - 8 * iw + c]! - cells[o - 8 * iw - 8 + c]!;
     }
   }
-  const boxSum = (a: Int32Array, xa: number, ya: number, xb: number, yb: number) => a[(yb + 1) * iw + xb + 1]! - a[ya * iw + xb + 1]! - a[(yb + 1) * iw + xa]! + a[ya * iw + xa]!;
 
-  // 4. Decisions, read from the mask before snapping (fg), written into the mask.
+  // 4. Decisions for the band (the queue's head, in order of distance), read from the mask before
+  //    snapping: the moves are written after every decision is made.
   const minContrast2 = SNAP_MIN_CONTRAST * SNAP_MIN_CONTRAST;
-  const mean = [0, 0, 0, 0, 0, 0];
-  let moved = 0;
-  for (let y = 0; y < bh; y++) {
-    const ya = Math.max(0, y - R);
-    const yb = Math.min(bh - 1, y + R);
-    for (let x = 0; x < bw; x++) {
-      const i = y * bw + x;
-      if (dist[i]! > band) continue;
-      const xa = Math.max(0, x - R);
-      const xb = Math.min(bw - 1, x + R);
-      const nOut = boxSum(sums[0]![0]!, xa, ya, xb, yb);
-      const nIn = boxSum(sums[1]![0]!, xa, ya, xb, yb);
-      if (nIn === 0 || nOut === 0) continue;
-      let contrast = 0;
-      for (let c = 0; c < 3; c++) {
-        mean[c] = boxSum(sums[1]![c + 1]!, xa, ya, xb, yb) / nIn;
-        mean[c + 3] = boxSum(sums[0]![c + 1]!, xa, ya, xb, yb) / nOut;
-        contrast += (mean[c]! - mean[c + 3]!) ** 2;
-      }
-      if (contrast < minContrast2) continue;
-      const p = ((y + y0) * width + x + x0) * 3;
-      let dIn = 0;
-      let dOut = 0;
-      for (let c = 0; c < 3; c++) {
-        dIn += (rgb[p + c]! - mean[c]!) ** 2;
-        dOut += (rgb[p + c]! - mean[c + 3]!) ** 2;
-      }
-      const side = dIn < dOut ? 1 : dOut < dIn ? 0 : fg[i]!;
-      if (side !== fg[i]) {
-        mask[(y + y0) * width + x + x0] = side ? 255 : 0;
-        moved++;
-      }
+  const sums = new Float64Array(8);
+  const moves: number[] = [];
+  for (let h = 0; h < bandEnd; h++) {
+    const i = queue[h]!;
+    if (dist[i]! > band) continue;
+    const x = i % width;
+    const y = (i - x) / width;
+    const cx = (x / S) | 0;
+    const cy = (y / S) | 0;
+    const xa = Math.max(0, cx - 2);
+    const xb = Math.min(gw, cx + 3);
+    const ya = Math.max(0, cy - 2);
+    const yb = Math.min(gh, cy + 3);
+    const o11 = 8 * (yb * iw + xb);
+    const o01 = 8 * (ya * iw + xb);
+    const o10 = 8 * (yb * iw + xa);
+    const o00 = 8 * (ya * iw + xa);
+    for (let c = 0; c < 8; c++) sums[c] = cells[o11 + c]! - cells[o01 + c]! - cells[o10 + c]! + cells[o00 + c]!;
+    const nOut = sums[0]!;
+    const nIn = sums[4]!;
+    if (nIn === 0 || nOut === 0) continue;
+    let contrast = 0;
+    let dIn = 0;
+    let dOut = 0;
+    for (let c = 1; c < 4; c++) {
+      const mIn = sums[4 + c]! / nIn;
+      const mOut = sums[c]! / nOut;
+      const v = rgb[i * 3 + c - 1]!;
+      contrast += (mIn - mOut) ** 2;
+      dIn += (v - mIn) ** 2;
+      dOut += (v - mOut) ** 2;
     }
+    if (contrast < minContrast2) continue;
+    const inside = mask[i] !== 0;
+    if ((inside && dOut < dIn) || (!inside && dIn < dOut)) moves.push(i);
   }
-  return moved;
+  for (const i of moves) mask[i] = mask[i] ? 0 : 255;
+  return moves.length;
 }
 
 /**
