@@ -260,6 +260,32 @@ describe('snapping a proposal to image edges', () => {
     expect([dropped.components, dropped.dropped]).toEqual([1, 1]);
   });
 
+  it('finds the same boundary four pixels at a time as pixel by pixel (a mask not on a 4-byte boundary)', () => {
+    // A scatter of blocks and single pixels (every corner and diagonal at every position in a
+    // word) over an image of many small two-colour patches.
+    const scatter = new Uint8Array(W * H);
+    const patches = new Uint8Array(W * H * 3);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const blob = ((x >> 3) * 3 + Math.floor(y / 6) * 5) % 4 < 2 !== ((x * 7 + y * 11) % 23 === 0);
+        scatter[y * W + x] = blob ? 255 : 0;
+        patches.set(((x + 1) >> 3) % 2 === Math.floor((y + 2) / 7) % 2 ? [220, 200, 40] : [20, 30, 90], (y * W + x) * 3);
+      }
+    }
+    const rect = rectMask(W, H, [SQUARE[0] + 3, SQUARE[1] - 2, SQUARE[2] + 3, SQUARE[3] - 2]);
+    const movedAll: number[] = [];
+    for (const [band, start, img] of [[1, scatter, patches], [2, scatter, patches], [3, rect, image], [4, rect, image]] as const) {
+      const aligned = start.slice();
+      const unaligned = new Uint8Array(new ArrayBuffer(W * H + 1), 1, W * H);
+      unaligned.set(start);
+      const moved = snapToEdges(aligned, img, W, H, band);
+      movedAll.push(moved);
+      expect(snapToEdges(unaligned, img, W, H, band)).toBe(moved);
+      expect(picture(unaligned, W)).toEqual(picture(aligned, W));
+    }
+    expect(movedAll.every((m) => m > 0)).toBe(true);
+  });
+
   it('refuses an image of the wrong size and a band out of range', () => {
     const mask = rectMask(W, H, SQUARE);
     expect(() => snapToEdges(mask, new Uint8Array(10), W, H, 4)).toThrow(/image holds 10 bytes/);

@@ -97,6 +97,9 @@ function cleanMask(mask: Uint8Array, width: number, height: number, area: number
  */
 export const SNAP_MIN_CONTRAST = 8;
 
+/** Smallest cell side of the colour models (snapToEdges, step 3): a small band does not make a fine, costly grid. */
+const CELL_MIN = 8;
+
 /**
  * Snaps a proposal's boundary to the image's colour edges, in place; returns how many pixels moved.
  *
@@ -108,10 +111,11 @@ export const SNAP_MIN_CONTRAST = 8;
  *    8-neighbour on the other side (exact for the chessboard metric); the image border is no boundary.
  * 2. band: the pixels with dIn ≤ band or dOut ≤ band, the ones that may move.
  *    inner ring: foreground with band < dIn ≤ 2·band; outer ring: background with band < dOut ≤ 2·band.
- * 3. models: the image is cut into cells of S × S pixels, S = band + 1, from the top left corner;
- *    a band pixel's two models are the mean colours of the inner-ring and of the outer-ring pixels in
- *    the 5 × 5 cells around its cell (at least 2·S = 2·band + 2 pixels on every side, so both rings
- *    are in reach from anywhere in the band), summed per cell then by an integral image of cells.
+ * 3. models: the image is cut into cells of S × S pixels, S = max(CELL_MIN, band + 1), from the top
+ *    left corner; a band pixel's two models are the mean colours of the inner-ring and of the
+ *    outer-ring pixels in the cells within k = ⌈(2·band + 2) / S⌉ cells of its own (at least
+ *    2·band + 2 pixels on every side, so both rings are in reach from anywhere in the band), summed
+ *    per cell then by an integral image of cells.
  * 4. decision: when both models have pixels there and differ by at least SNAP_MIN_CONTRAST, the
  *    pixel becomes foreground if its colour is strictly nearer (squared RGB distance) the inner
  *    model, background if strictly nearer the outer one; otherwise (a tie, a missing model, or no
@@ -151,12 +155,30 @@ export function snapToEdges(mask: Uint8Array, rgb: Uint8Array, width: number, he
     mark(i);
     mark(j);
   };
+  // Four pixels at a time where rows start on a 4-byte boundary: a word that equals the word below
+  // it, all one value, with the pixels right, below right and below left of it the same, holds no
+  // boundary (most of a proposal's image).
+  const words = width % 4 === 0 && mask.byteOffset % 4 === 0 ? new Uint32Array(mask.buffer, mask.byteOffset, n >> 2) : null;
+  const rowWords = width >> 2;
   for (let y = 0; y < height; y++) {
     const row = y * width;
     const last = y === height - 1;
     for (let x = 0; x < width; x++) {
       const i = row + x;
       const v = mask[i]!;
+      if (words && !last && (x & 3) === 0 && x + 4 < width) {
+        const w = words[i >> 2]!;
+        if (
+          (w === 0 || w === 0xffffffff) &&
+          words[(i >> 2) + rowWords] === w &&
+          mask[i + 4] === v &&
+          mask[i + width + 4] === v &&
+          (x === 0 || mask[i + width - 1] === v)
+        ) {
+          x += 3;
+          continue;
+        }
+      }
       if (x < width - 1 && mask[i + 1] !== v) pair(i, i + 1);
       if (last) continue;
       if (mask[i + width] !== v) pair(i, i + width);
@@ -190,7 +212,8 @@ export function snapToEdges(mask: Uint8Array, rgb: Uint8Array, width: number, he
   }
 
   // 2–3. Ring pixels summed per cell: [side (0 out, 1 in)][count, R, G, B], then integrated.
-  const S = band + 1;
+  const S = Math.max(CELL_MIN, band + 1);
+  const reach = Math.ceil((2 * band + 2) / S);
   const gw = Math.ceil(width / S);
   const gh = Math.ceil(height / S);
   const iw = gw + 1;
@@ -230,10 +253,10 @@ export function snapToEdges(mask: Uint8Array, rgb: Uint8Array, width: number, he
     const y = (i - x) / width;
     const cx = (x / S) | 0;
     const cy = (y / S) | 0;
-    const xa = Math.max(0, cx - 2);
-    const xb = Math.min(gw, cx + 3);
-    const ya = Math.max(0, cy - 2);
-    const yb = Math.min(gh, cy + 3);
+    const xa = Math.max(0, cx - reach);
+    const xb = Math.min(gw, cx + reach + 1);
+    const ya = Math.max(0, cy - reach);
+    const yb = Math.min(gh, cy + reach + 1);
     const o11 = 8 * (yb * iw + xb);
     const o01 = 8 * (ya * iw + xb);
     const o10 = 8 * (yb * iw + xa);
