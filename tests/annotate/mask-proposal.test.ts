@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { proposeMask } from '../../src/main/core/annotate/mask-proposal';
+import { SNAP_MIN_CONTRAST, proposeMask, snapToEdges } from '../../src/main/core/annotate/mask-proposal';
 import { encodeNpy, parseNpy } from '../../src/main/core/evaluation/npy';
 import { PYTHON, rng } from '../evaluation/reference';
 
@@ -160,5 +160,136 @@ describe('proposeMask against scipy.ndimage (scripts/reference/mask_proposal.py)
     // The cases exercise what they name: components dropped where a minimum area is set, holes filled where asked.
     if (minArea > 1) expect(dropped).toBeGreaterThan(0);
     if (fill) expect(filled).toBeGreaterThan(0);
+  });
+});
+
+/** An RGB image of `bg` with the rectangle [x0, x1) × [y0, y1) in `fg`. */
+function rectImage(width: number, height: number, rect: [number, number, number, number], fg: [number, number, number], bg: [number, number, number]): Uint8Array {
+  const img = new Uint8Array(width * height * 3);
+  const [x0, y0, x1, y1] = rect;
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) img.set(x >= x0 && x < x1 && y >= y0 && y < y1 ? fg : bg, (y * width + x) * 3);
+  return img;
+}
+
+/** The 0/255 mask of a rectangle. */
+function rectMask(width: number, height: number, [x0, y0, x1, y1]: [number, number, number, number]): Uint8Array {
+  const m = new Uint8Array(width * height);
+  for (let y = y0; y < y1; y++) m.fill(255, y * width + x0, y * width + x1);
+  return m;
+}
+
+/** A smooth map peaking over a rectangle: 1 inside, falling off outside; threshold 0.5 gives the rectangle. */
+function rectMap(width: number, height: number, [x0, y0, x1, y1]: [number, number, number, number]): Float32Array {
+  const map = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const d = Math.max(x0 - x, x - (x1 - 1), y0 - y, y - (y1 - 1), 0);
+      map[y * width + x] = d === 0 ? 0.9 - 0.01 * ((x * 7 + y * 3) % 10) : 0.45 / d;
+    }
+  }
+  return map;
+}
+
+describe('snapping a proposal to image edges', () => {
+  const W = 64;
+  const H = 48;
+  const SQUARE: [number, number, number, number] = [16, 12, 44, 36];
+  const image = rectImage(W, H, SQUARE, [210, 120, 60], [30, 40, 50]);
+
+  it('moves a boundary that sits 2–3 px off a sharp edge exactly onto the edge, at every offset direction', () => {
+    for (const [dx, dy] of [[2, 3], [-3, 2], [3, -2], [-2, -3]] as const) {
+      const off: [number, number, number, number] = [SQUARE[0] + dx, SQUARE[1] + dy, SQUARE[2] + dx, SQUARE[3] + dy];
+      const map = rectMap(W, H, off);
+      const plain = proposeMask(map, W, H, { threshold: 0.5, minArea: 0, fillHoles: true });
+      expect(plain.mask).toEqual(rectMask(W, H, off));
+      const snapped = proposeMask(map, W, H, { threshold: 0.5, minArea: 0, fillHoles: true, snap: { band: 4, image } });
+      expect(picture(snapped.mask, W)).toEqual(picture(rectMask(W, H, SQUARE), W));
+      expect([snapped.area, snapped.components]).toEqual([28 * 24, 1]);
+      // The pixels on the wrong side: in the map's square but not the image's, and the other way round.
+      let wrong = 0;
+      for (let i = 0; i < W * H; i++) if (plain.mask[i] !== snapped.mask[i]) wrong++;
+      expect(snapped.snapMoved).toBe(wrong);
+      expect(wrong).toBeGreaterThan(0);
+    }
+  });
+
+  it('cannot reach an edge farther than its band: a band of 1 leaves a 3 px offset mostly where it was', () => {
+    const off: [number, number, number, number] = [SQUARE[0] + 3, SQUARE[1], SQUARE[2] + 3, SQUARE[3]];
+    const snapped = proposeMask(rectMap(W, H, off), W, H, { threshold: 0.5, minArea: 0, fillHoles: true, snap: { band: 1, image } });
+    expect(snapped.mask).not.toEqual(rectMask(W, H, SQUARE));
+  });
+
+  it('leaves a proposal alone where the image has no edge: flat, or two colours closer than the contrast floor', () => {
+    const off: [number, number, number, number] = [SQUARE[0] + 2, SQUARE[1] + 3, SQUARE[2] + 2, SQUARE[3] + 3];
+    const map = rectMap(W, H, off);
+    const plain = proposeMask(map, W, H, { threshold: 0.5, minArea: 0, fillHoles: true });
+    const flat = new Uint8Array(W * H * 3).fill(97);
+    const onFlat = proposeMask(map, W, H, { threshold: 0.5, minArea: 0, fillHoles: true, snap: { band: 4, image: flat } });
+    expect(onFlat.mask).toEqual(plain.mask);
+    expect([onFlat.snapMoved, onFlat.area]).toEqual([0, plain.area]);
+    const faint = rectImage(W, H, SQUARE, [100, 100, 100 + SNAP_MIN_CONTRAST - 1], [100, 100, 100]);
+    expect(proposeMask(map, W, H, { threshold: 0.5, minArea: 0, fillHoles: true, snap: { band: 4, image: faint } }).mask).toEqual(plain.mask);
+    // Just at the floor the same edge is snapped to.
+    const enough = rectImage(W, H, SQUARE, [100, 100, 100 + SNAP_MIN_CONTRAST], [100, 100, 100]);
+    expect(proposeMask(map, W, H, { threshold: 0.5, minArea: 0, fillHoles: true, snap: { band: 4, image: enough } }).mask).toEqual(rectMask(W, H, SQUARE));
+  });
+
+  it('applies the minimum area and hole filling again after snapping', () => {
+    // The image's square has a dark 2×2 dot 2 px inside its top edge, where the map's blob (3 px
+    // low) has its boundary band: snapping sends the dot to the background, enclosed by the square's
+    // top rows it brings in. Hole filling puts it back; without hole filling it stays out.
+    const dot = rectImage(W, H, SQUARE, [210, 120, 60], [30, 40, 50]);
+    const DOT = [16 * W + 30, 16 * W + 31, 17 * W + 30, 17 * W + 31];
+    for (const i of DOT) dot.set([30, 40, 50], i * 3);
+    const map = rectMap(W, H, [SQUARE[0] + 2, SQUARE[1] + 3, SQUARE[2] + 2, SQUARE[3] + 3]);
+    const filled = proposeMask(map, W, H, { threshold: 0.5, minArea: 0, fillHoles: true, snap: { band: 4, image: dot } });
+    expect(filled.mask).toEqual(rectMask(W, H, SQUARE));
+    const open = proposeMask(map, W, H, { threshold: 0.5, minArea: 0, fillHoles: false, snap: { band: 4, image: dot } });
+    const holed = rectMask(W, H, SQUARE);
+    for (const i of DOT) holed[i] = 0;
+    expect(picture(open.mask, W)).toEqual(picture(holed, W));
+    // A speck the snap leaves on its own is dropped by the minimum area: a 1 px bright dot in the
+    // band outside the object joins nothing once the boundary moves back onto the square.
+    const dotted = rectImage(W, H, SQUARE, [210, 120, 60], [30, 40, 50]);
+    dotted.set([210, 120, 60], ((SQUARE[3] + 2) * W + SQUARE[0] + 10) * 3);
+    const speckMap = rectMap(W, H, [SQUARE[0], SQUARE[1], SQUARE[2], SQUARE[3] + 3]);
+    const kept = proposeMask(speckMap, W, H, { threshold: 0.5, minArea: 0, fillHoles: true, snap: { band: 4, image: dotted } });
+    expect([kept.components, kept.area]).toEqual([2, 28 * 24 + 1]);
+    const dropped = proposeMask(speckMap, W, H, { threshold: 0.5, minArea: 2, fillHoles: true, snap: { band: 4, image: dotted } });
+    expect(dropped.mask).toEqual(rectMask(W, H, SQUARE));
+    expect([dropped.components, dropped.dropped]).toEqual([1, 1]);
+  });
+
+  it('finds the same boundary four pixels at a time as pixel by pixel (a mask not on a 4-byte boundary)', () => {
+    // A scatter of blocks and single pixels (every corner and diagonal at every position in a
+    // word) over an image of many small two-colour patches.
+    const scatter = new Uint8Array(W * H);
+    const patches = new Uint8Array(W * H * 3);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const blob = ((x >> 3) * 3 + Math.floor(y / 6) * 5) % 4 < 2 !== ((x * 7 + y * 11) % 23 === 0);
+        scatter[y * W + x] = blob ? 255 : 0;
+        patches.set(((x + 1) >> 3) % 2 === Math.floor((y + 2) / 7) % 2 ? [220, 200, 40] : [20, 30, 90], (y * W + x) * 3);
+      }
+    }
+    const rect = rectMask(W, H, [SQUARE[0] + 3, SQUARE[1] - 2, SQUARE[2] + 3, SQUARE[3] - 2]);
+    const movedAll: number[] = [];
+    for (const [band, start, img] of [[1, scatter, patches], [2, scatter, patches], [3, rect, image], [4, rect, image]] as const) {
+      const aligned = start.slice();
+      const unaligned = new Uint8Array(new ArrayBuffer(W * H + 1), 1, W * H);
+      unaligned.set(start);
+      const moved = snapToEdges(aligned, img, W, H, band);
+      movedAll.push(moved);
+      expect(snapToEdges(unaligned, img, W, H, band)).toBe(moved);
+      expect(picture(unaligned, W)).toEqual(picture(aligned, W));
+    }
+    expect(movedAll.every((m) => m > 0)).toBe(true);
+  });
+
+  it('refuses an image of the wrong size and a band out of range', () => {
+    const mask = rectMask(W, H, SQUARE);
+    expect(() => snapToEdges(mask, new Uint8Array(10), W, H, 4)).toThrow(/image holds 10 bytes/);
+    expect(() => snapToEdges(mask, image, W, H, 0)).toThrow(/snap band 0/);
+    expect(snapToEdges(new Uint8Array(W * H), image, W, H, 4)).toBe(0);
   });
 });

@@ -13,7 +13,7 @@ import type { Annotation, AnnotationHistoryEntry, MaskProposal, ProposalQueue, R
 import type { RunMetricInfo } from '../../src/shared/types';
 import { proposeMask } from '../../src/main/core/annotate/mask-proposal';
 import { MapPackWriter, resizeBilinear } from '../../src/main/core/evaluation/index';
-import { decodePng } from '../../src/main/core/image/png';
+import { decodePng, encodePng } from '../../src/main/core/image/png';
 import { createLab } from '../../src/main/core/lab';
 import type { LabHost } from '../../src/main/core/host';
 import { insertRun } from '../../src/main/core/store/runs-repo';
@@ -171,6 +171,57 @@ describe('annotate:proposeMask', () => {
     await expect(propose(99)).rejects.toThrow(/no run with id 99/);
     // Shapes are the contract's: a negative minimum area never reaches the core.
     await expect(propose(runs[0]!, id(CRACK), { minArea: -1 })).rejects.toMatchObject({ name: 'ValidationError' });
+  });
+});
+
+describe('annotate:proposeMask snapped to image edges', () => {
+  /** The crack image rewritten with a sharp edge: columns x ≥ 3 bright, the rest dark (gray, as the demo's). */
+  async function edgeImage(dir: string): Promise<void> {
+    const px = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px[y * W + x] = x >= 3 ? 200 : 40;
+    const { root } = (await createLab(dir).then((lab) => {
+      try {
+        return lab.store.connection.prepare('SELECT root FROM datasets').get();
+      } finally {
+        lab.close();
+      }
+    })) as { root: string };
+    await writeFile(join(root, CRACK), encodePng(px, W, H, 1));
+  }
+
+  it('moves the boundary onto the image edge read from the sample file, and records the band in the accepted origin', async () => {
+    // The map's blob is the columns x ≥ 4: one pixel right of the image's edge.
+    const map = new Float32Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 4; x < W; x++) map[y * W + x] = 0.9;
+    const { host, dir, id, runs } = await workspace([{ scenario: 'wind_turbine', maps: { width: W, height: H, entries: { 'test/crack/000.png': map } }, metrics: [pixelF1('wind_turbine', 0.5)] }]);
+    const sampleId = id(CRACK);
+    // The demo's image is flat: snapping finds no edge and leaves the proposal as it is.
+    const onFlat = (await host.invoke('annotate:proposeMask', { sampleId, runId: runs[0], snap: { band: 1 } })) as MaskProposal;
+    expect([onFlat.area, onFlat.snapMoved, onFlat.snap]).toEqual([4 * H, 0, { band: 1 }]);
+    await edgeImage(dir);
+    const plain = (await host.invoke('annotate:proposeMask', { sampleId, runId: runs[0] })) as MaskProposal;
+    expect([plain.area, plain.snap, plain.snapMoved]).toEqual([4 * H, null, 0]);
+    const p = (await host.invoke('annotate:proposeMask', { sampleId, runId: runs[0], snap: { band: 1 } })) as MaskProposal;
+    const expected = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++) expected.fill(255, y * W + 3, y * W + W);
+    expect(pngBits(p.png)).toEqual(expected);
+    expect([p.area, p.snapMoved, p.snap]).toEqual([5 * H, H, { band: 1 }]);
+
+    const origin = { kind: 'proposal', runId: runs[0], threshold: p.threshold, minArea: p.minArea, fillHoles: p.fillHoles, snap: p.snap, edited: false };
+    await host.invoke('annotate:saveMask', { sampleId, png: p.png, origin });
+    const entry = ((await host.invoke('annotate:history', { sampleId })) as AnnotationHistoryEntry[]).at(-1)!;
+    expect(entry.change.origin).toEqual({ ...origin, snap: { band: 1 } });
+  });
+
+  it('refuses a band out of range or malformed, in the call and in an origin', async () => {
+    const { host, id, runs } = await workspace([{ scenario: 'wind_turbine', maps: { width: W, height: H, entries: { 'test/crack/000.png': crackMap() } }, metrics: [pixelF1('wind_turbine', 0.5)] }]);
+    const sampleId = id(CRACK);
+    for (const snap of [{ band: 0 }, { band: 17 }, { band: 2.5 }, { band: 4, radius: 2 }, {}, true]) {
+      await expect(host.invoke('annotate:proposeMask', { sampleId, runId: runs[0], snap })).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringMatching(/snap/) });
+    }
+    const origin = { kind: 'proposal', runId: runs[0], threshold: 0.5, minArea: 0, fillHoles: true, snap: { band: 99 }, edited: false };
+    await expect(host.invoke('annotate:saveMask', { sampleId, png: maskPng([1]), origin })).rejects.toMatchObject({ name: 'ValidationError' });
+    expect(((await host.invoke('annotate:history', { sampleId })) as AnnotationHistoryEntry[]).length).toBe(0);
   });
 });
 

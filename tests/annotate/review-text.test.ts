@@ -4,13 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { changeLines } from '../../src/renderer/src/lib/annotate/history-text';
-import { disagreementQueue, disagreementText, originText, proposalQueue } from '../../src/renderer/src/lib/annotate/review';
+import { clampBand, disagreementQueue, disagreementText, originText, proposalQueue } from '../../src/renderer/src/lib/annotate/review';
 
 describe('review words', () => {
   it('says where an edit came from, under its field lines', () => {
     const proposal = { kind: 'proposal', runId: 3, threshold: 0.4215, minArea: 20, fillHoles: true, edited: true } as const;
     expect(originText(proposal)).toBe('proposed by run #3 at threshold 0.421, min area 20 px, holes filled, edited before saving');
     expect(originText({ ...proposal, fillHoles: false, edited: false, threshold: 12345 })).toBe('proposed by run #3 at threshold 1.23e+4, min area 20 px');
+    expect(originText({ ...proposal, snap: { band: 3 } })).toBe('proposed by run #3 at threshold 0.421, min area 20 px, holes filled, snapped to edges within 3 px, edited before saving');
     expect(originText({ kind: 'review', runId: 5, outcome: 'fn' })).toBe("from the review of run #5's false negatives");
     expect(changeLines({ kind: 'mask', mask: [null, 'masks/1/7.mabc-0011aabb.png'], origin: proposal })).toEqual([
       'mask: dataset mask → edit mabc-0011aabb',
@@ -27,8 +28,10 @@ describe('review words', () => {
       'False negative of run #2: scored 0.100 < 0.500 (its image F1-max threshold) but labelled weld pit. Is this label right?',
     ]);
     expect(proposalQueue(4, [1, 2], 16, false).modes).toEqual([
-      { kind: 'proposal', runId: 4, minArea: 16, fillHoles: false },
-      { kind: 'proposal', runId: 4, minArea: 16, fillHoles: false },
+      { kind: 'proposal', runId: 4, minArea: 16, fillHoles: false, snap: null },
+      { kind: 'proposal', runId: 4, minArea: 16, fillHoles: false, snap: null },
     ]);
+    expect([clampBand(0), clampBand(4.4), clampBand(99), clampBand(Number.NaN)]).toEqual([1, 4, 16, 1]);
+    expect(proposalQueue(4, [3], 0, true, { band: 6 }).modes).toEqual([{ kind: 'proposal', runId: 4, minArea: 0, fillHoles: true, snap: { band: 6 } }]);
   });
 });

@@ -110,14 +110,20 @@ describe('mask proposals and review queues in the browser', () => {
     await expect.poll(async () => topEntry().textContent()).toMatch(/proposed by run #1 at threshold .*edited before saving/);
     await page.screenshot({ path: await artifactPath('proposals-2-refined.png') });
 
-    // Another proposal at the run's own threshold, accepted with A: a new version; reverting it puts the refined mask back.
+    // Another proposal at the run's own threshold, snapped to the image's edges within 3 px, accepted
+    // with A: a new version naming the snap; reverting it puts the refined mask back.
+    await page.getByTestId('annotate-propose-snap').check();
+    await page.getByTestId('annotate-propose-snap-band').fill('3');
+    await page.getByTestId('annotate-propose-snap-band').dispatchEvent('change');
     await page.getByTestId('annotate-propose-button').click();
     await page.getByTestId('annotate-proposal-overlay').waitFor();
+    await expect.poll(async () => page.getByTestId('annotate-proposal-info').textContent()).toMatch(/snapping moved [\d,]+ px/);
+    await page.screenshot({ path: await artifactPath('proposals-2b-snapped.png') });
     const accepted = await proposalPixels();
     const before = await entries();
     await page.getByTestId('annotate-editor').press('a');
     await expect.poll(entries).toBe(before + 1);
-    await expect.poll(async () => topEntry().textContent()).toMatch(/Mask saved[\s\S]*proposed by run #1 at threshold/);
+    await expect.poll(async () => topEntry().textContent()).toMatch(/Mask saved[\s\S]*proposed by run #1 at threshold .*snapped to edges within 3 px/);
     await expect(topEntry().textContent()).resolves.not.toMatch(/edited before saving/);
     await expect.poll(maskPixels).toBe(accepted);
     // A was the proposal's accept, not "anomalous": the label did not move.

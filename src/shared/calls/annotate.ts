@@ -60,7 +60,16 @@ export interface Annotation {
  * false negatives at the image F1-max threshold).
  */
 export type AnnotationOrigin =
-  | { kind: 'proposal'; runId: number; threshold: number; minArea: number; fillHoles: boolean; edited: boolean }
+  | {
+      kind: 'proposal';
+      runId: number;
+      threshold: number;
+      minArea: number;
+      fillHoles: boolean;
+      /** Present when the proposal was snapped to the image's edges (absent: not snapped). */
+      snap?: ProposalSnap;
+      edited: boolean;
+    }
   | { kind: 'review'; runId: number; outcome: 'fp' | 'fn' }
   /** A decision from a training-set check's review queue: flagged as suspicious (out of training), or kept as good. */
   | { kind: 'check'; runId: number; decision: 'suspicious' | 'keep' };
@@ -91,6 +100,12 @@ export interface AnnotationHistoryEntry {
   change: AnnotationChange;
 }
 
+/** Snapping a proposal to the image's colour edges (core/annotate/mask-proposal.ts, snapToEdges). */
+export interface ProposalSnap {
+  /** Pixels on each side of the proposal's boundary that may move. */
+  band: number;
+}
+
 /** A mask proposed for a sample from one run's anomaly map (`annotate:proposeMask`). */
 export interface MaskProposal {
   sampleId: number;
@@ -103,6 +118,10 @@ export interface MaskProposal {
   runThreshold: number | null;
   minArea: number;
   fillHoles: boolean;
+  /** The snapping asked for, or null (not snapped). */
+  snap: ProposalSnap | null;
+  /** Pixels snapping moved to the other side of the boundary (0 when not snapped). */
+  snapMoved: number;
   /** Range of the run's map of this image, for a threshold slider. */
   mapLo: number;
   mapHi: number;
@@ -147,6 +166,14 @@ export interface RunDisagreements {
 /** Most pixels of a minimum area a proposal accepts (a 4096² image). */
 export const PROPOSAL_MIN_AREA_MAX = 4096 * 4096;
 
+/** Bounds of a snap band (pixels on each side of a proposal's boundary). */
+export const SNAP_BAND_MIN = 1;
+export const SNAP_BAND_MAX = 16;
+/** The band the editor and the bulk queue offer first. */
+export const SNAP_BAND_DEFAULT = 4;
+
+const snapSchema = z.object({ band: z.number().int().min(SNAP_BAND_MIN).max(SNAP_BAND_MAX) }).strict();
+
 /** Why the export left a sample out (see src/main/core/annotate/export-dataset.ts). */
 export const EXPORT_SKIP_REASONS = ['rejected', 'excluded-from-training', 'anomalous-in-train'] as const;
 export type ExportSkipReason = (typeof EXPORT_SKIP_REASONS)[number];
@@ -184,6 +211,7 @@ const originSchema = z.discriminatedUnion('kind', [
       threshold: z.number(),
       minArea: z.number().int().min(0).max(PROPOSAL_MIN_AREA_MAX),
       fillHoles: z.boolean(),
+      snap: snapSchema.optional(),
       edited: z.boolean(),
     })
     .strict(),
@@ -265,6 +293,8 @@ export const annotateCalls = {
         threshold: z.number().optional(),
         minArea: z.number().int().min(0).max(PROPOSAL_MIN_AREA_MAX).default(0),
         fillHoles: z.boolean().default(true),
+        /** Snap the proposal to the image's colour edges within this band; absent: not snapped. */
+        snap: snapSchema.optional(),
       })
       .strict(),
     result: returns<MaskProposal>(),

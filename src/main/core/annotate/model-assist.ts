@@ -7,16 +7,19 @@
  * A sample's map is the run's map of the same image (the key in maps.amap is the image's path
  * relative to the run's scenario folder), resized to the sample's size bilinearly: the rule the
  * run's evaluation resizes maps by (resizeBilinear, methods/harness/test-loop.ts), so the run's
- * pixel F1-max threshold means on the proposal what it meant when the run was evaluated.
+ * pixel F1-max threshold means on the proposal what it meant when the run was evaluated. A
+ * proposal snapped to the image's edges (mask-proposal.ts, snapToEdges) reads the sample's image
+ * file, decoded by sharp to 8-bit RGB at the sample's size.
  */
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import type { DisagreementItem, MaskProposal, ProposalQueue, RunDisagreements } from '../../../shared/calls/annotate';
+import type { DisagreementItem, MaskProposal, ProposalQueue, ProposalSnap, RunDisagreements } from '../../../shared/calls/annotate';
 import { LabError } from '../../../shared/errors';
 import type { RunDetail } from '../../../shared/types';
 import { MapPackError, MapPackReader, resizeBilinear } from '../evaluation/index';
 import { encodePng } from '../image/png';
+import { loadImageBytes } from '../methods/components/images';
 import { buildRunReport } from '../runs/report';
 import { findScenarioDir } from '../datasets/layout';
 import { runScenarioDir } from '../runs/scenario-dir';
@@ -39,6 +42,8 @@ export interface ProposalRequest {
   threshold?: number | undefined;
   minArea: number;
   fillHoles: boolean;
+  /** Snap to the image's colour edges (mask-proposal.ts, snapToEdges); absent: not snapped. */
+  snap?: ProposalSnap | undefined;
 }
 
 /** A done internal run's maps file and dataset folder for one of its scenarios. */
@@ -145,7 +150,8 @@ export async function proposeFromRun(ctx: AssistContext, req: ProposalRequest): 
     throw new LabError(`run #${rm.run.id} has no pixel F1-max threshold for ${rm.scenario} (no masks to evaluate against): give a threshold`, 'ValidationError');
   }
   const { map, lo, hi } = await cachedSampleMap(rm, facts, key);
-  const p = proposeMask(map, facts.width, facts.height, { threshold, minArea: req.minArea, fillHoles: req.fillHoles });
+  const snap = req.snap ? { band: req.snap.band, image: await cachedSampleImage(facts) } : undefined;
+  const p = proposeMask(map, facts.width, facts.height, { threshold, minArea: req.minArea, fillHoles: req.fillHoles, snap });
   // Up filter as the workspace stores masks (annotation-service.ts); deflate level 1, as a proposal is
   // made per slider move and a binary mask's rows compress about as well at 1 as at 6.
   const png = encodePng(p.mask, facts.width, facts.height, 1, { filter: 2, level: 1 });
@@ -158,6 +164,8 @@ export async function proposeFromRun(ctx: AssistContext, req: ProposalRequest): 
     runThreshold,
     minArea: req.minArea,
     fillHoles: req.fillHoles,
+    snap: req.snap ? { band: req.snap.band } : null,
+    snapMoved: p.snapMoved,
     mapLo: lo,
     mapHi: hi,
     area: p.area,
@@ -186,6 +194,28 @@ async function cachedSampleMap(rm: RunMaps, facts: SampleFacts, key: string): Pr
   } finally {
     await reader.close();
   }
+}
+
+/**
+ * The last image decoded for a snapped proposal (8-bit RGB at the sample's size, through sharp as
+ * the methods read images), by file path, modification time, size and the sample's size: as the
+ * map, a slider move asks for the same image again. One entry.
+ */
+let lastImage: { id: string; rgb: Uint8Array } | null = null;
+
+async function cachedSampleImage(facts: SampleFacts): Promise<Uint8Array> {
+  const path = resolve(facts.root, facts.rel_path);
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new LabError(`sample ${facts.id}'s image ${path} is missing: it cannot be snapped to`, 'ValidationError');
+  }
+  const id = JSON.stringify([path, info.mtimeMs, info.size, facts.width, facts.height]);
+  if (lastImage?.id === id) return lastImage.rgb;
+  const rgb = await loadImageBytes(path, { width: facts.width, height: facts.height });
+  lastImage = { id, rgb };
+  return rgb;
 }
 
 /**

@@ -8,14 +8,19 @@ import sharp from 'sharp';
 import { LabError } from '../../../../shared/errors';
 
 /**
- * One image resized to size × size, as 8-bit RGB.
+ * One image resized to size × size (or to width × height), as 8-bit RGB.
  * @param path a file, or the file's bytes already read (the feature cache hashes them first)
- * @returns uint8 [size, size, 3]
+ * @returns uint8 [height, width, 3]
  */
-export async function loadImageBytes(path: string | Uint8Array, size: number, label = typeof path === 'string' ? path : 'image'): Promise<Uint8Array> {
+export async function loadImageBytes(
+  path: string | Uint8Array,
+  size: number | { width: number; height: number },
+  label = typeof path === 'string' ? path : 'image',
+): Promise<Uint8Array> {
+  const { width, height } = typeof size === 'number' ? { width: size, height: size } : size;
   let raw: { data: Buffer; info: sharp.OutputInfo };
   try {
-    raw = await sharp(path, { failOn: 'error' }).removeAlpha().toColourspace('srgb').resize(size, size, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+    raw = await sharp(path, { failOn: 'error' }).removeAlpha().toColourspace('srgb').resize(width, height, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
     throw new LabError(`cannot read image ${label}: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -3,12 +3,12 @@
  * the reason they are queued (masks proposed from a run, or a run's disagreements with the labels),
  * and the words the editor shows for them. Pure, so the wording is tested without a browser.
  */
-import type { AnnotationOrigin, DisagreementItem } from '../../../../shared/calls/annotate';
+import { SNAP_BAND_MAX, SNAP_BAND_MIN, type AnnotationOrigin, type DisagreementItem, type ProposalSnap } from '../../../../shared/calls/annotate';
 import type { CheckRanking, RankedImage } from '../../../../shared/calls/checks';
 
 /** What the editor does for a queued sample: propose a mask from a run, or ask whether a label is right. */
 export type ReviewMode =
-  | { kind: 'proposal'; runId: number; minArea: number; fillHoles: boolean }
+  | { kind: 'proposal'; runId: number; minArea: number; fillHoles: boolean; snap: ProposalSnap | null }
   | { kind: 'disagreement'; runId: number; threshold: number; item: DisagreementItem }
   | { kind: 'suspicion'; runId: number; of: number; item: RankedImage };
 
@@ -19,11 +19,16 @@ export interface ReviewQueue {
   modes: ReviewMode[];
 }
 
-export function proposalQueue(runId: number, sampleIds: readonly number[], minArea: number, fillHoles: boolean): ReviewQueue {
+/** A snap band typed into a number field, as the call accepts it: a whole number within its bounds. */
+export function clampBand(value: number): number {
+  return Math.min(SNAP_BAND_MAX, Math.max(SNAP_BAND_MIN, Math.round(Number.isFinite(value) ? value : SNAP_BAND_MIN)));
+}
+
+export function proposalQueue(runId: number, sampleIds: readonly number[], minArea: number, fillHoles: boolean, snap: ProposalSnap | null = null): ReviewQueue {
   return {
     title: `Masks proposed from run #${runId}`,
     sampleIds: [...sampleIds],
-    modes: sampleIds.map(() => ({ kind: 'proposal', runId, minArea, fillHoles })),
+    modes: sampleIds.map(() => ({ kind: 'proposal', runId, minArea, fillHoles, snap })),
   };
 }
 
@@ -71,6 +76,6 @@ export function originText(origin: AnnotationOrigin): string {
   if (origin.kind === 'review') return `from the review of run #${origin.runId}'s ${origin.outcome === 'fp' ? 'false positives' : 'false negatives'}`;
   return (
     `proposed by run #${origin.runId} at threshold ${fmt(origin.threshold)}, min area ${origin.minArea} px` +
-    `${origin.fillHoles ? ', holes filled' : ''}${origin.edited ? ', edited before saving' : ''}`
+    `${origin.fillHoles ? ', holes filled' : ''}${origin.snap ? `, snapped to edges within ${origin.snap.band} px` : ''}${origin.edited ? ', edited before saving' : ''}`
   );
 }
